@@ -1,0 +1,227 @@
+//! The at-least-once consume loop: poll a batch, hand it to the stage, store the batch's offsets only after
+//! the stage returned (which it does only once every output is acknowledged), repeat until shutdown.
+//!
+//! Also [`publish_all`], which a stage uses to get its outputs acknowledged, retrying transport failures.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Instant;
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BatchConfig;
+use crate::kafka::{Incoming, OutRecord, PublishError, Publisher, StageConsumer};
+use crate::metrics::StageMetrics;
+use crate::retry::Backoff;
+use crate::RuntimeError;
+
+/// A stage's work on one batch of consumed records.
+pub trait BatchHandler: Send {
+    /// Processes `batch` and returns once every output derived from it is acknowledged. Transport failures
+    /// are retried inside (see [`publish_all`]); an error means the stage must stop, and the batch's offsets
+    /// are then not stored, so the records are consumed again after restart.
+    fn handle(
+        &mut self,
+        batch: &[Incoming],
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+}
+
+/// Runs the consume loop until `shutdown` is cancelled, then commits what was stored.
+pub async fn run_consumer<H: BatchHandler>(
+    consumer: &StageConsumer,
+    batching: &BatchConfig,
+    handler: &mut H,
+    metrics: &StageMetrics,
+    shutdown: &CancellationToken,
+) -> Result<(), RuntimeError> {
+    let result = loop {
+        let batch = tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            batch = next_batch(consumer, batching) => batch,
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        metrics.received(batch.len());
+        let started = Instant::now();
+        if let Err(e) = handler.handle(&batch).await {
+            break match e {
+                RuntimeError::Shutdown => Ok(()),
+                other => Err(other),
+            };
+        }
+        store_offsets(consumer, &batch);
+        metrics.batch_duration(started.elapsed());
+    };
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %e, "final commit (nothing stored is fine)");
+    }
+    result
+}
+
+/// Waits for the first record, then collects more until `max_records` or `max_wait` after the first.
+async fn next_batch(consumer: &StageConsumer, batching: &BatchConfig) -> Vec<Incoming> {
+    let mut batch = Vec::new();
+    let mut deadline = None;
+    while batch.len() < batching.max_records {
+        let received = match deadline {
+            None => Ok(consumer.recv().await),
+            Some(d) => tokio::time::timeout_at(d, consumer.recv()).await,
+        };
+        match received {
+            Err(_elapsed) => break,
+            Ok(Ok(message)) => {
+                batch.push(Incoming::from_message(&message));
+                if deadline.is_none() {
+                    deadline = Some(tokio::time::Instant::now() + batching.max_wait());
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "consumer error");
+                if batch.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                break;
+            }
+        }
+    }
+    batch
+}
+
+/// The next offset to consume per (topic, partition) after `batch`.
+pub fn next_offsets(batch: &[Incoming]) -> HashMap<(String, i32), i64> {
+    let mut next: HashMap<(String, i32), i64> = HashMap::new();
+    for r in batch {
+        let e = next
+            .entry((r.topic.clone(), r.partition))
+            .or_insert(r.offset + 1);
+        *e = (*e).max(r.offset + 1);
+    }
+    next
+}
+
+fn store_offsets(consumer: &StageConsumer, batch: &[Incoming]) {
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in next_offsets(batch) {
+        if let Err(e) = list.add_partition_offset(&topic, partition, Offset::Offset(offset)) {
+            tracing::warn!(error = %e, "offset list");
+        }
+    }
+    // Fails for partitions revoked while the batch was handled; their new owner re-reads the records.
+    if let Err(e) = consumer.store_offsets(&list) {
+        tracing::warn!(error = %e, "storing offsets after a rebalance; records will be re-read");
+    }
+}
+
+/// Publishes `records` and waits until each is acknowledged, retrying the unavailable ones with `backoff`
+/// until success or shutdown. Returns the indices (into `records`) the broker rejected for good.
+pub async fn publish_all(
+    publisher: &dyn Publisher,
+    records: Vec<OutRecord>,
+    backoff: &Backoff,
+    metrics: &StageMetrics,
+    shutdown: &CancellationToken,
+) -> Result<Vec<(usize, PublishError)>, RuntimeError> {
+    let mut pending: Vec<(usize, OutRecord)> = records.into_iter().enumerate().collect();
+    let mut rejected = Vec::new();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        let (indices, batch): (Vec<usize>, Vec<OutRecord>) = pending.iter().cloned().unzip();
+        let results = publisher.publish_batch(batch).await;
+        let mut retry = Vec::new();
+        for ((index, result), record) in indices.into_iter().zip(results).zip(pending) {
+            match result {
+                Ok(()) => metrics.sent(1),
+                Err(e) if e.is_retryable() => retry.push((index, record.1)),
+                Err(e) => rejected.push((index, e)),
+            }
+        }
+        pending = retry;
+        if !pending.is_empty() {
+            metrics.retried("kafka");
+            tracing::warn!(
+                pending = pending.len(),
+                attempt,
+                "broker unavailable, retrying"
+            );
+            backoff.wait(attempt, shutdown).await?;
+            attempt += 1;
+        }
+    }
+    Ok(rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::MemoryPublisher;
+
+    fn rec(i: u8) -> OutRecord {
+        OutRecord {
+            topic: "t".into(),
+            key: vec![i],
+            payload: vec![i],
+        }
+    }
+
+    #[test]
+    fn next_offsets_are_one_past_the_highest_per_partition() {
+        let inc = |p, o| Incoming {
+            topic: "t".into(),
+            partition: p,
+            offset: o,
+            key: None,
+            payload: None,
+        };
+        let next = next_offsets(&[inc(0, 5), inc(1, 2), inc(0, 7), inc(0, 6)]);
+        assert_eq!(next[&("t".to_string(), 0)], 8);
+        assert_eq!(next[&("t".to_string(), 1)], 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn publish_all_retries_until_the_broker_is_back() {
+        let publisher = std::sync::Arc::new(MemoryPublisher::new());
+        publisher.fail_from(1);
+        let healer = publisher.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            healer.heal();
+        });
+        let rejected = publish_all(
+            publisher.as_ref(),
+            vec![rec(1), rec(2), rec(3)],
+            &Backoff::default(),
+            &StageMetrics::new("test"),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert!(rejected.is_empty());
+        let keys: Vec<_> = publisher.sent().into_iter().map(|r| r.key[0]).collect();
+        assert_eq!(
+            keys,
+            vec![1, 2, 3],
+            "every record acknowledged exactly once"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn publish_all_stops_on_shutdown() {
+        let publisher = MemoryPublisher::new();
+        publisher.fail_from(0);
+        let token = CancellationToken::new();
+        token.cancel();
+        let result = publish_all(
+            &publisher,
+            vec![rec(1)],
+            &Backoff::default(),
+            &StageMetrics::new("t"),
+            &token,
+        )
+        .await;
+        assert!(matches!(result, Err(RuntimeError::Shutdown)));
+        assert!(publisher.sent().is_empty());
+    }
+}

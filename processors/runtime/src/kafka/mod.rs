@@ -1,0 +1,56 @@
+//! Kafka plumbing: the [`Publisher`] boundary (real and in-memory), consumer construction and topic admin.
+
+mod admin;
+mod consumer;
+mod memory;
+mod producer;
+
+pub use admin::create_topics;
+pub use consumer::{create_consumer, Incoming, LagContext, StageConsumer};
+pub use memory::MemoryPublisher;
+pub use producer::KafkaPublisher;
+
+use futures::future::BoxFuture;
+
+/// A record to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutRecord {
+    pub topic: String,
+    pub key: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+/// Why a record was not acknowledged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PublishError {
+    /// The broker did not acknowledge in time or could not be reached: retry later.
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    /// The broker refused this record (too large, unknown topic, ...): retrying the same record will not help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+impl PublishError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PublishError::Unavailable(_))
+    }
+}
+
+/// The event-publisher boundary: sends records, pipelined, and reports one result per record, in order,
+/// each only after the broker acknowledged it (`acks=all`) or gave up.
+pub trait Publisher: Send + Sync + 'static {
+    fn publish_batch(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>>;
+}
+
+impl<P: Publisher> Publisher for std::sync::Arc<P> {
+    fn publish_batch(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+        self.as_ref().publish_batch(records)
+    }
+}

@@ -1,0 +1,121 @@
+//! [`KafkaPublisher`]: the real publisher over librdkafka, `acks=all`, bounded delivery time.
+
+use futures::future::{join_all, BoxFuture};
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+
+use super::{OutRecord, PublishError, Publisher};
+use crate::config::KafkaConfig;
+use crate::RuntimeError;
+
+/// Publishes to the broker. Cheap to clone; all clones share one librdkafka producer.
+#[derive(Clone)]
+pub struct KafkaPublisher {
+    producer: FutureProducer,
+    config: KafkaConfig,
+}
+
+impl std::fmt::Debug for KafkaPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaPublisher")
+            .field("brokers", &self.config.brokers)
+            .finish()
+    }
+}
+
+impl KafkaPublisher {
+    /// Builds the producer. The broker is not contacted here, so this succeeds while it is down;
+    /// sends then fail after `message_timeout_ms`.
+    pub fn new(config: &KafkaConfig) -> Result<Self, RuntimeError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .set("acks", "all")
+            // The local broker keeps no idempotent-producer state: at-least-once plus ids downstream.
+            .set("enable.idempotence", "false")
+            .set("message.timeout.ms", config.message_timeout_ms.to_string())
+            .set("linger.ms", config.linger_ms.to_string())
+            .set("queue.buffering.max.messages", "200000")
+            .set("socket.connection.setup.timeout.ms", "3000")
+            .create()
+            .map_err(|e| RuntimeError::Config(format!("kafka producer: {e}")))?;
+        Ok(Self {
+            producer,
+            config: config.clone(),
+        })
+    }
+
+    /// Waits until every queued record is delivered or `timeout` passes (used on shutdown).
+    pub fn flush(&self, timeout: std::time::Duration) -> Result<(), RuntimeError> {
+        self.producer
+            .flush(Timeout::After(timeout))
+            .map_err(RuntimeError::from)
+    }
+
+    /// Sends one record and waits for its acknowledgement.
+    pub async fn publish_one(&self, record: OutRecord) -> Result<(), PublishError> {
+        self.publish_batch(vec![record])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(PublishError::Unavailable("no result".into())))
+    }
+
+    async fn send_all(&self, records: Vec<OutRecord>) -> Vec<Result<(), PublishError>> {
+        let mut pending = Vec::with_capacity(records.len());
+        for r in &records {
+            let mut attempt = FutureRecord::to(&r.topic).key(&r.key).payload(&r.payload);
+            // Enqueue without waiting for delivery; only a full local queue makes us wait here.
+            loop {
+                match self.producer.send_result(attempt) {
+                    Ok(delivery) => {
+                        pending.push(Some(delivery));
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        attempt = back;
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => {
+                        pending.push(None);
+                        tracing::warn!(error = %e, "record not enqueued");
+                        break;
+                    }
+                }
+            }
+        }
+        let results = join_all(pending.into_iter().map(|d| async move {
+            match d {
+                None => Err(PublishError::Rejected("not enqueued".into())),
+                Some(delivery) => match delivery.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((e, _))) => Err(classify(&e)),
+                    Err(_cancelled) => Err(PublishError::Unavailable("producer dropped".into())),
+                },
+            }
+        }))
+        .await;
+        results
+    }
+}
+
+fn classify(e: &KafkaError) -> PublishError {
+    match e.rdkafka_error_code() {
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::UnknownTopicOrPartition
+            | RDKafkaErrorCode::UnknownTopic
+            | RDKafkaErrorCode::InvalidRecord,
+        ) => PublishError::Rejected(e.to_string()),
+        _ => PublishError::Unavailable(e.to_string()),
+    }
+}
+
+impl Publisher for KafkaPublisher {
+    fn publish_batch(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+        Box::pin(self.send_all(records))
+    }
+}

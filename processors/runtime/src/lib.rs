@@ -1,0 +1,28 @@
+//! The OpsMantik stream runtime, shared by the edge, the processors and the sinks.
+//!
+//! It owns every piece of I/O plumbing a stage needs: Kafka producers and consumers built from config
+//! ([`kafka`]), the at-least-once consume loop that stores offsets only after a batch's output is acknowledged
+//! ([`consume`]), dead-letter routing ([`dlq`]), retry policy ([`retry`]), ClickHouse client and migrations
+//! ([`clickhouse`]), graceful shutdown ([`shutdown`]) and telemetry ([`telemetry`], [`metrics`]).
+//! Stage logic (sessionizing, inserting) lives in the stage crates, not here.
+
+pub mod clickhouse;
+pub mod config;
+pub mod consume;
+pub mod dlq;
+pub mod error;
+pub mod kafka;
+pub mod metrics;
+pub mod retry;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::RuntimeError;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

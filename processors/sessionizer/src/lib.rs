@@ -1,0 +1,13 @@
+//! The sessionizer: turns tracking hits into sessions (DESIGN.md §5) and publishes each hit as a
+//! `SessionEvent` and each session change as a new `SessionState` version.
+//!
+//! [`operator`] is the pure, synchronous session logic; [`handler`] connects it to the stream runtime
+//! (decode, dead-letter, publish). Not yet here: per-partition state snapshots, user-agent and geo
+//! enrichment, lead scoring (see docs/sessions.md).
+
+pub mod handler;
+pub mod operator;
+mod url_params;
+
+pub use handler::{run, SessionizerConfig};
+pub use operator::{Outcome, Sessionizer};

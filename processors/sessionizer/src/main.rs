@@ -1,0 +1,14 @@
+//! `opsmantik-sessionizer`: tracking hits → sessions and session events.
+
+use clap::Parser;
+use opsmantik_sessionizer::{run, SessionizerConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = SessionizerConfig::parse();
+    opsmantik_runtime::telemetry::init_logs(&config.telemetry);
+    opsmantik_runtime::telemetry::serve_metrics(config.telemetry.metrics_addr)?;
+    let shutdown = opsmantik_runtime::shutdown::on_signal();
+    run(config, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Avro single-object encoding (`C3 01` + CRC-64-AVRO fingerprint, little-endian + body) for every record.
+//!
+//! The encoder always writes the current schema. The decoder reads the writer's fingerprint, finds that schema
+//! among every schema version the project ever shipped (`schemas/avro/` and `schemas/avro/history/`), and
+//! resolves the body into the current schema of the requested type, so older producers keep working.
+//! It never panics on bad input: every failure is a [`CodecError`].
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use apache_avro::rabin::Rabin;
+use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value, Schema};
+
+use crate::records::{
+    AuditRecord, AvroRecord, CallFlowEvent, CallIntent, CallRecord, DeadLetter, ProductEvent,
+    SessionEvent, SessionState, TrackingHit, WebhookDelivery,
+};
+
+/// The two marker bytes that open every single-object encoded value.
+pub const MAGIC: [u8; 2] = [0xC3, 0x01];
+const HEADER_LEN: usize = 10;
+
+/// Older schema versions that may still be on the wire, oldest first per record.
+const HISTORY: &[&str] = &[include_str!("../avro/history/tracking_hit.v1.avsc")];
+
+/// Why a value could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("value is {0} bytes, shorter than the 10-byte single-object header")]
+    TooShort(usize),
+    #[error("value does not start with the Avro single-object marker C3 01")]
+    BadMagic,
+    #[error("no known schema has fingerprint {0:016x}")]
+    UnknownFingerprint(u64),
+    #[error("value was written as {written}, expected {expected}")]
+    WrongRecord {
+        written: String,
+        expected: &'static str,
+    },
+    #[error("avro body does not match its schema: {0}")]
+    Body(String),
+    #[error("record does not fit its schema: {0}")]
+    Encode(String),
+}
+
+impl CodecError {
+    /// Decoding errors are data errors: retrying the same bytes cannot succeed.
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+struct Known {
+    full_name: String,
+    schema: Schema,
+}
+
+struct Registry {
+    by_fingerprint: HashMap<u64, Known>,
+    current: HashMap<&'static str, (Schema, [u8; HEADER_LEN])>,
+}
+
+fn current_schemas() -> [(&'static str, &'static str); 10] {
+    [
+        (TrackingHit::FULL_NAME, TrackingHit::SCHEMA),
+        (SessionEvent::FULL_NAME, SessionEvent::SCHEMA),
+        (SessionState::FULL_NAME, SessionState::SCHEMA),
+        (CallIntent::FULL_NAME, CallIntent::SCHEMA),
+        (CallRecord::FULL_NAME, CallRecord::SCHEMA),
+        (ProductEvent::FULL_NAME, ProductEvent::SCHEMA),
+        (CallFlowEvent::FULL_NAME, CallFlowEvent::SCHEMA),
+        (WebhookDelivery::FULL_NAME, WebhookDelivery::SCHEMA),
+        (DeadLetter::FULL_NAME, DeadLetter::SCHEMA),
+        (AuditRecord::FULL_NAME, AuditRecord::SCHEMA),
+    ]
+}
+
+/// Parses a schema shipped in this crate. The texts are compiled in and covered by tests, so a parse
+/// failure is a build defect, not a runtime condition.
+fn parse_shipped(text: &str) -> Schema {
+    #[allow(clippy::expect_used)]
+    Schema::parse_str(text).expect("schemas shipped in schemas/avro parse (tested)")
+}
+
+/// The 64-bit CRC-64-AVRO fingerprint of a schema's parsing canonical form.
+pub fn fingerprint(schema: &Schema) -> u64 {
+    let bytes = schema.fingerprint::<Rabin>().bytes;
+    let mut le = [0u8; 8];
+    le.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(le)
+}
+
+fn full_name(schema: &Schema) -> String {
+    match schema {
+        Schema::Record(r) => r.name.fullname(None),
+        other => format!("{other:?}"),
+    }
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut by_fingerprint = HashMap::new();
+        let mut current = HashMap::new();
+        for (name, text) in current_schemas() {
+            let schema = parse_shipped(text);
+            let fp = fingerprint(&schema);
+            let mut header = [0u8; HEADER_LEN];
+            header[..2].copy_from_slice(&MAGIC);
+            header[2..].copy_from_slice(&fp.to_le_bytes());
+            current.insert(name, (schema.clone(), header));
+            by_fingerprint.insert(
+                fp,
+                Known {
+                    full_name: name.to_string(),
+                    schema,
+                },
+            );
+        }
+        for text in HISTORY {
+            let schema = parse_shipped(text);
+            let full_name = full_name(&schema);
+            by_fingerprint.insert(fingerprint(&schema), Known { full_name, schema });
+        }
+        Registry {
+            by_fingerprint,
+            current,
+        }
+    })
+}
+
+fn current<T: AvroRecord>() -> &'static (Schema, [u8; HEADER_LEN]) {
+    #[allow(clippy::expect_used)]
+    registry()
+        .current
+        .get(T::FULL_NAME)
+        .expect("every AvroRecord is listed in current_schemas (tested)")
+}
+
+/// The current schema of a record type.
+pub fn schema_of<T: AvroRecord>() -> &'static Schema {
+    &current::<T>().0
+}
+
+/// Encodes a record with its current schema in single-object encoding.
+pub fn encode<T: AvroRecord>(record: &T) -> Result<Vec<u8>, CodecError> {
+    let (schema, header) = current::<T>();
+    let value = to_value(record).map_err(|e| CodecError::Encode(e.to_string()))?;
+    let value = value
+        .resolve(schema)
+        .map_err(|e| CodecError::Encode(e.to_string()))?;
+    let body = to_avro_datum(schema, value).map_err(|e| CodecError::Encode(e.to_string()))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a single-object encoded value written with any known version of `T`'s schema.
+pub fn decode<T: AvroRecord>(bytes: &[u8]) -> Result<T, CodecError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(CodecError::TooShort(bytes.len()));
+    }
+    if bytes[..2] != MAGIC {
+        return Err(CodecError::BadMagic);
+    }
+    let mut fp = [0u8; 8];
+    fp.copy_from_slice(&bytes[2..HEADER_LEN]);
+    let fp = u64::from_le_bytes(fp);
+    let writer = registry()
+        .by_fingerprint
+        .get(&fp)
+        .ok_or(CodecError::UnknownFingerprint(fp))?;
+    if writer.full_name != T::FULL_NAME {
+        return Err(CodecError::WrongRecord {
+            written: writer.full_name.clone(),
+            expected: T::FULL_NAME,
+        });
+    }
+    let mut body = &bytes[HEADER_LEN..];
+    let value = from_avro_datum(&writer.schema, &mut body, Some(schema_of::<T>()))
+        .map_err(|e| CodecError::Body(e.to_string()))?;
+    if !body.is_empty() {
+        return Err(CodecError::Body(format!("{} trailing bytes", body.len())));
+    }
+    from_value(&value).map_err(|e| CodecError::Body(e.to_string()))
+}
+
+#[cfg(test)]
+#[path = "codec_tests.rs"]
+mod tests;

@@ -1,0 +1,97 @@
+//! ClickHouse migrations: ordered `.sql` files in `schemas/clickhouse/`, compiled in.
+//!
+//! This module only lists and splits them; the runner that applies them (and records what it applied) lives
+//! with the ClickHouse client in the stream runtime. Every statement is idempotent (`IF NOT EXISTS`) and runs
+//! on ClickHouse 18.16 and current (`../shared/tools/ch-compat schemas/clickhouse`).
+
+/// One migration file.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// File name, which orders the migrations (`0001_...sql`).
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, in the order they apply.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_sessions_events.sql",
+        sql: include_str!("../clickhouse/0001_sessions_events.sql"),
+    },
+    Migration {
+        name: "0002_dead_letters.sql",
+        sql: include_str!("../clickhouse/0002_dead_letters.sql"),
+    },
+];
+
+impl Migration {
+    /// The statements of the file: split on `;` at the end of a line, `--` comments removed (the same rule
+    /// as `ch-compat`, so both run the same statements).
+    pub fn statements(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = String::new();
+        for line in self.sql.lines() {
+            let line = line.split("--").next().unwrap_or("");
+            current.push_str(line);
+            current.push('\n');
+            if line.trim_end().ends_with(';') {
+                push_statement(&mut out, &current);
+                current.clear();
+            }
+        }
+        push_statement(&mut out, &current);
+        out
+    }
+}
+
+fn push_statement(out: &mut Vec<String>, text: &str) {
+    let statement = text.trim().trim_end_matches(';').trim();
+    if !statement.is_empty() {
+        out.push(statement.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_ordered_and_all_files_listed() {
+        let mut sorted: Vec<_> = MIGRATIONS.iter().map(|m| m.name).collect();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            MIGRATIONS.iter().map(|m| m.name).collect::<Vec<_>>()
+        );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/clickhouse");
+        let on_disk = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "sql")
+            })
+            .count();
+        assert_eq!(
+            on_disk,
+            MIGRATIONS.len(),
+            "a migration file is not listed in MIGRATIONS"
+        );
+    }
+
+    #[test]
+    fn statements_are_idempotent_creates() {
+        for m in MIGRATIONS {
+            for s in m.statements() {
+                assert!(
+                    s.contains("IF NOT EXISTS"),
+                    "{}: not idempotent: {s}",
+                    m.name
+                );
+                assert!(!s.contains("--"));
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Call tracking records: `CallIntent` (a click) and `CallRecord` (the call, versioned by status changes).
+
+use serde::{Deserialize, Serialize};
+
+/// A phone or WhatsApp click as the edge accepted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallIntent {
+    pub event_id: String,
+    pub site: String,
+    pub visitor: String,
+    pub fingerprint: Option<String>,
+    pub phone_number: String,
+    pub action: String,
+    pub url: String,
+    pub signed: bool,
+    pub received_at: i64,
+    pub event_time: i64,
+}
+
+super::avro_record!(CallIntent, "CallIntent", "call_intent.avsc");
+
+/// A call with its match, score and status; each change is a new `version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub call_id: String,
+    pub version: i64,
+    pub site: String,
+    pub visitor: String,
+    pub status: String,
+    pub session_id: Option<String>,
+    pub phone_number: String,
+    pub action: String,
+    pub gclid: Option<String>,
+    pub gbraid: Option<String>,
+    pub wbraid: Option<String>,
+    pub lead_score: i32,
+    pub lead_reasons: Vec<String>,
+    pub sale_amount: Option<f64>,
+    pub currency: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+super::avro_record!(CallRecord, "CallRecord", "call_record.avsc");

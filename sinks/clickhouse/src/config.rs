@@ -1,0 +1,17 @@
+//! ClickHouse sink settings.
+
+use opsmantik_runtime::config::{BatchConfig, ClickHouseConfig, KafkaConfig, TelemetryConfig};
+
+/// Everything the sink reads from flags and environment.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(about = "OpsMantik ClickHouse sink: sessions, events and dead letters -> ClickHouse")]
+pub struct SinkConfig {
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
+    #[command(flatten)]
+    pub clickhouse: ClickHouseConfig,
+    #[command(flatten)]
+    pub batch: BatchConfig,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}

@@ -1,0 +1,14 @@
+//! `opsmantik-clickhouse-sink`: sessions, events and dead letters → ClickHouse.
+
+use clap::Parser;
+use opsmantik_clickhouse_sink::{run, SinkConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = SinkConfig::parse();
+    opsmantik_runtime::telemetry::init_logs(&config.telemetry);
+    opsmantik_runtime::telemetry::serve_metrics(config.telemetry.metrics_addr)?;
+    let shutdown = opsmantik_runtime::shutdown::on_signal();
+    run(config, shutdown).await?;
+    Ok(())
+}

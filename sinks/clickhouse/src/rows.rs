@@ -1,0 +1,246 @@
+//! ClickHouse row types, one per table, and their conversion from the Avro records.
+//! Field order is the table's column order (`schemas/clickhouse/`); times become `DateTime` (UTC seconds),
+//! absent strings become `''`.
+
+use clickhouse::Row;
+use opsmantik_schemas::{DeadLetter, SessionEvent, SessionState};
+use serde::Serialize;
+
+/// A table the sink writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Sessions,
+    Events,
+    DeadLetters,
+}
+
+impl Table {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::Sessions => "sessions",
+            Table::Events => "events",
+            Table::DeadLetters => "dead_letters",
+        }
+    }
+}
+
+fn secs(ms: i64) -> u32 {
+    u32::try_from(ms.div_euclid(1000)).unwrap_or(if ms < 0 { 0 } else { u32::MAX })
+}
+
+fn text(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct SessionRow {
+    pub site: String,
+    pub session_id: String,
+    pub version: i64,
+    pub visitor: String,
+    pub client_session_id: String,
+    pub started_at: u32,
+    pub last_seen_at: u32,
+    pub duration_sec: i64,
+    pub pageviews: i64,
+    pub events: i64,
+    pub entry_url: String,
+    pub exit_url: String,
+    pub referrer: String,
+    pub utm_source: String,
+    pub utm_medium: String,
+    pub utm_campaign: String,
+    pub utm_term: String,
+    pub utm_content: String,
+    pub gclid: String,
+    pub gbraid: String,
+    pub wbraid: String,
+    pub device: String,
+    pub browser: String,
+    pub os: String,
+    pub geo_country: String,
+    pub lead_score: i32,
+    pub lead_reasons: Vec<String>,
+}
+
+impl From<SessionState> for SessionRow {
+    fn from(s: SessionState) -> Self {
+        Self {
+            started_at: secs(s.started_at),
+            last_seen_at: secs(s.last_seen_at),
+            referrer: text(&s.referrer),
+            utm_source: text(&s.utm_source),
+            utm_medium: text(&s.utm_medium),
+            utm_campaign: text(&s.utm_campaign),
+            utm_term: text(&s.utm_term),
+            utm_content: text(&s.utm_content),
+            gclid: text(&s.gclid),
+            gbraid: text(&s.gbraid),
+            wbraid: text(&s.wbraid),
+            device: text(&s.device),
+            browser: text(&s.browser),
+            os: text(&s.os),
+            geo_country: text(&s.geo_country),
+            site: s.site,
+            session_id: s.session_id,
+            version: s.version,
+            visitor: s.visitor,
+            client_session_id: s.client_session_id,
+            duration_sec: s.duration_sec,
+            pageviews: s.pageviews,
+            events: s.events,
+            entry_url: s.entry_url,
+            exit_url: s.exit_url,
+            lead_score: s.lead_score,
+            lead_reasons: s.lead_reasons,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct EventRow {
+    pub site: String,
+    pub event_time: u32,
+    pub event_id: String,
+    pub session_id: String,
+    pub visitor: String,
+    pub seq: i64,
+    pub received_at: u32,
+    pub url: String,
+    pub referrer: String,
+    pub category: String,
+    pub action: String,
+    pub label: String,
+    pub value: f64,
+    pub has_value: u8,
+    pub meta_json: String,
+}
+
+impl From<SessionEvent> for EventRow {
+    fn from(e: SessionEvent) -> Self {
+        Self {
+            event_time: secs(e.event_time),
+            received_at: secs(e.received_at),
+            referrer: text(&e.referrer),
+            label: text(&e.label),
+            value: e.value.unwrap_or(0.0),
+            has_value: u8::from(e.value.is_some()),
+            site: e.site,
+            event_id: e.event_id,
+            session_id: e.session_id,
+            visitor: e.visitor,
+            seq: e.seq,
+            url: e.url,
+            category: e.category,
+            action: e.action,
+            meta_json: e.meta_json,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct DeadLetterRow {
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    pub stage: String,
+    pub reason: String,
+    pub detail: String,
+    /// The source key, hex-encoded (`unhex(record_key)` gives the bytes).
+    pub record_key: String,
+    /// The raw source value, hex-encoded (`unhex(payload)` gives the bytes).
+    pub payload: String,
+    pub failed_at: u32,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+impl From<DeadLetter> for DeadLetterRow {
+    fn from(d: DeadLetter) -> Self {
+        Self {
+            record_key: hex(d.key.as_deref().unwrap_or_default()),
+            payload: hex(&d.payload),
+            failed_at: secs(d.failed_at),
+            source_topic: d.source_topic,
+            source_partition: d.source_partition,
+            source_offset: d.source_offset,
+            stage: d.stage,
+            reason: d.reason,
+            detail: d.detail,
+        }
+    }
+}
+
+/// Rows for one table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rows {
+    Sessions(Vec<SessionRow>),
+    Events(Vec<EventRow>),
+    DeadLetters(Vec<DeadLetterRow>),
+}
+
+impl Rows {
+    pub fn table(&self) -> Table {
+        match self {
+            Rows::Sessions(_) => Table::Sessions,
+            Rows::Events(_) => Table::Events,
+            Rows::DeadLetters(_) => Table::DeadLetters,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Sessions(r) => r.len(),
+            Rows::Events(r) => r.len(),
+            Rows::DeadLetters(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A copy of rows `range`.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Rows {
+        match self {
+            Rows::Sessions(r) => Rows::Sessions(r[range].to_vec()),
+            Rows::Events(r) => Rows::Events(r[range].to_vec()),
+            Rows::DeadLetters(r) => Rows::DeadLetters(r[range].to_vec()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsmantik_schemas::samples;
+
+    #[test]
+    fn conversions_keep_ids_and_turn_times_into_seconds() {
+        let row = SessionRow::from(samples::session_state_sparse());
+        assert_eq!((row.session_id.as_str(), row.version), ("s1", 3));
+        assert_eq!(row.started_at, 1_767_225_600);
+        assert_eq!(row.utm_source, "");
+        let e = EventRow::from(samples::session_event_sparse());
+        assert_eq!((e.has_value, e.value), (0, 0.0));
+        let d = DeadLetterRow::from(samples::dead_letter());
+        assert_eq!(d.payload, "000102ff");
+        assert_eq!(d.record_key, hex(b"site:fp"));
+        assert_eq!(secs(-5), 0);
+    }
+
+    #[test]
+    fn slices_keep_the_table() {
+        let rows = Rows::Events(vec![EventRow::from(samples::session_event()); 5]);
+        assert_eq!(rows.slice(1..3).len(), 2);
+        assert_eq!(rows.slice(0..0).table(), Table::Events);
+    }
+}
