@@ -35,3 +35,10 @@ pub fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), RuntimeError> {
         .install()
         .map_err(|e| RuntimeError::Config(format!("metrics listener on {addr}: {e}")))
 }
+
+/// The process-wide Prometheus handle: installs the recorder on first use. `None` when another recorder
+/// was installed first (then metrics go there).
+pub fn prometheus_handle() -> Option<PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| install_recorder().ok()).clone()
+}

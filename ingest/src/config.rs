@@ -1,0 +1,33 @@
+//! Edge settings: listen address, body limit, publish timeout, and the external systems.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig, TelemetryConfig};
+
+/// Everything the edge reads from flags and environment.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(about = "OpsMantik HTTP edge")]
+pub struct EdgeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "EDGE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Largest accepted request body on the tracking endpoints (bytes).
+    #[arg(long, env = "EDGE_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Longest a write waits for the broker's acknowledgement before answering 503 (ms).
+    #[arg(long, env = "EDGE_PUBLISH_TIMEOUT_MS", default_value_t = 5000)]
+    pub publish_timeout_ms: u64,
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
+    #[command(flatten)]
+    pub clickhouse: ClickHouseConfig,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+impl EdgeConfig {
+    pub fn publish_timeout(&self) -> Duration {
+        Duration::from_millis(self.publish_timeout_ms)
+    }
+}

@@ -1,0 +1,5 @@
+//! HTTP routes: one module per endpoint family.
+
+pub mod health;
+pub mod summary;
+pub mod sync;

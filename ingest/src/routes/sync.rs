@@ -1,0 +1,124 @@
+//! `POST /api/sync` (seed 000): validate → `TrackingHit` → `opsmantik.tracking.v1` → 200 after the ack.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use opsmantik_runtime::kafka::OutRecord;
+use opsmantik_runtime::now_ms;
+use opsmantik_schemas::{encode, Topic, TrackingHit};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::event_time::event_time;
+use crate::extract::LimitedBody;
+use crate::metrics;
+use crate::state::AppState;
+use crate::sync_payload::{validate, SyncHit};
+
+const ROUTE: &str = "sync";
+
+/// CDN country headers, in the order they are trusted (the first present wins).
+const GEO_HEADERS: &[&str] = &[
+    "cf-ipcountry",
+    "x-vercel-ip-country",
+    "cloudfront-viewer-country",
+    "x-country-code",
+];
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Json<Value>, ApiError> {
+    let received_at = now_ms();
+    metrics::stage().received(1);
+    let hit = validate(&body).map_err(|e| {
+        metrics::rejected(ROUTE, e.code);
+        ApiError::bad_request(e.code, e.message)
+    })?;
+    if hit.unknown_fields > 0 {
+        metrics::unknown_fields(hit.unknown_fields);
+    }
+    let record = tracking_hit(hit, received_at, &headers);
+    let payload = encode(&record).map_err(|e| ApiError::unavailable("encode_failed", &e))?;
+    let out = OutRecord {
+        topic: state.topics.name(Topic::Tracking),
+        key: record.key().into_bytes(),
+        payload,
+    };
+    state.publish(out, ROUTE).await?;
+    Ok(Json(json!({ "ok": true, "score": 0, "status": "synced" })))
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+}
+
+/// The first CDN country header present, upper-cased; `XX` (unknown) is treated as absent.
+pub fn geo_country(headers: &HeaderMap) -> Option<String> {
+    GEO_HEADERS
+        .iter()
+        .filter_map(|h| header(headers, h))
+        .map(|c| c.to_ascii_uppercase())
+        .find(|c| c.len() == 2 && c != "XX")
+}
+
+fn tracking_hit(hit: SyncHit, received_at: i64, headers: &HeaderMap) -> TrackingHit {
+    let visitor = hit
+        .fingerprint
+        .clone()
+        .unwrap_or_else(|| hit.session_id.clone());
+    TrackingHit {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        event_time: event_time(received_at, hit.ts, hit.st),
+        received_at,
+        site: hit.site,
+        visitor,
+        session_id: hit.session_id,
+        session_month: hit.session_month,
+        url: hit.url,
+        referrer: hit.referrer,
+        category: hit.category,
+        action: hit.action,
+        label: hit.label,
+        value: hit.value,
+        fingerprint: hit.fingerprint,
+        gclid: hit.gclid,
+        gbraid: hit.gbraid,
+        wbraid: hit.wbraid,
+        duration_sec: hit.duration_sec,
+        meta_json: hit.meta_json,
+        user_agent: header(headers, "user-agent"),
+        geo_country: geo_country(headers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn geo_takes_the_first_documented_header_present() {
+        let mut h = HeaderMap::new();
+        h.insert("x-vercel-ip-country", HeaderValue::from_static("de"));
+        assert_eq!(geo_country(&h).as_deref(), Some("DE"));
+        h.insert("cf-ipcountry", HeaderValue::from_static("XX"));
+        assert_eq!(geo_country(&h).as_deref(), Some("DE"), "XX means unknown");
+        h.insert("cf-ipcountry", HeaderValue::from_static("TR"));
+        assert_eq!(geo_country(&h).as_deref(), Some("TR"));
+    }
+
+    #[test]
+    fn the_visitor_is_the_fingerprint_else_the_session() {
+        let hit = validate(br#"{"s":"a","u":"x","sid":"S"}"#).unwrap();
+        assert_eq!(tracking_hit(hit, 1, &HeaderMap::new()).key(), "a:S");
+        let hit = validate(br#"{"s":"a","u":"x","sid":"S","meta":{"fp":"F"}}"#).unwrap();
+        assert_eq!(tracking_hit(hit, 1, &HeaderMap::new()).key(), "a:F");
+    }
+}

@@ -1,0 +1,178 @@
+//! Validation of the `POST /api/sync` payload (seed 000): abbreviated keys, required `s`, `sid`, `u`/`url`,
+//! typed optional fields, `meta` kept whole. Pure: bytes in, a [`SyncHit`] or a [`ValidationError`] out.
+
+use serde_json::{Map, Value};
+
+/// Top-level keys the edge understands; anything else is ignored and counted.
+const KNOWN: &[&str] = &[
+    "s", "u", "url", "sid", "sm", "ec", "ea", "el", "ev", "meta", "r", "ts", "st",
+];
+const MAX_ID_LEN: usize = 128;
+const MAX_TEXT_LEN: usize = 8192;
+
+/// A valid hit, before the edge adds its own context (receive time, headers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncHit {
+    pub site: String,
+    pub url: String,
+    pub session_id: String,
+    pub session_month: Option<String>,
+    pub category: String,
+    pub action: String,
+    pub label: Option<String>,
+    pub value: Option<f64>,
+    pub referrer: Option<String>,
+    pub fingerprint: Option<String>,
+    pub gclid: Option<String>,
+    pub gbraid: Option<String>,
+    pub wbraid: Option<String>,
+    pub duration_sec: Option<i64>,
+    /// Client event time and send time (ms), from the top level or `meta`.
+    pub ts: Option<i64>,
+    pub st: Option<i64>,
+    pub meta_json: String,
+    pub unknown_fields: usize,
+}
+
+/// Why a payload was refused; `code` is stable, `message` names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ValidationError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &str, what: &str) -> ValidationError {
+    ValidationError {
+        code: "invalid_field",
+        message: format!("field `{field}` {what}"),
+    }
+}
+
+fn missing(field: &str) -> ValidationError {
+    ValidationError {
+        code: "missing_field",
+        message: format!("field `{field}` is required"),
+    }
+}
+
+fn opt_string(
+    obj: &Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() > max => {
+            Err(invalid(field, &format!("is longer than {max} bytes")))
+        }
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(field, "must be a string")),
+    }
+}
+
+fn required_string(
+    obj: &Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
+    match opt_string(obj, field, max)? {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        _ => Err(missing(field)),
+    }
+}
+
+fn opt_number(obj: &Map<String, Value>, field: &str) -> Result<Option<f64>, ValidationError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or_else(|| invalid(field, "must be a finite number")),
+        Some(_) => Err(invalid(field, "must be a number")),
+    }
+}
+
+fn opt_millis(obj: &Map<String, Value>, field: &str) -> Result<Option<i64>, ValidationError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f as i64)
+            })
+            .filter(|v| *v >= 0)
+            .map(Some)
+            .ok_or_else(|| invalid(field, "must be milliseconds since the epoch")),
+        Some(_) => Err(invalid(
+            field,
+            "must be a number (milliseconds since the epoch)",
+        )),
+    }
+}
+
+/// Parses and validates a payload.
+pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ValidationError {
+        code: "invalid_json",
+        message: format!("body is not valid JSON: {e}"),
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(ValidationError {
+            code: "invalid_json",
+            message: "body must be a JSON object".into(),
+        });
+    };
+    let empty = Map::new();
+    let meta = match obj.get("meta") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(invalid("meta", "must be an object")),
+    };
+    let url = match (
+        opt_string(&obj, "u", MAX_TEXT_LEN)?,
+        opt_string(&obj, "url", MAX_TEXT_LEN)?,
+    ) {
+        (Some(u), _) | (None, Some(u)) if !u.trim().is_empty() => u,
+        _ => return Err(missing("u")),
+    };
+    let duration_sec = match opt_number(meta, "duration_sec").map_err(|e| prefixed(e, "meta."))? {
+        Some(d) if d < 0.0 => return Err(invalid("meta.duration_sec", "must not be negative")),
+        d => d.map(|d| d as i64),
+    };
+    let meta_str = |f: &str| opt_string(meta, f, MAX_ID_LEN * 4).map_err(|e| prefixed(e, "meta."));
+    Ok(SyncHit {
+        site: required_string(&obj, "s", MAX_ID_LEN)?,
+        session_id: required_string(&obj, "sid", MAX_ID_LEN)?,
+        url,
+        session_month: opt_string(&obj, "sm", 32)?,
+        category: opt_string(&obj, "ec", MAX_ID_LEN)?.unwrap_or_else(|| "interaction".into()),
+        action: opt_string(&obj, "ea", MAX_ID_LEN)?.unwrap_or_else(|| "view".into()),
+        label: opt_string(&obj, "el", MAX_TEXT_LEN)?,
+        value: opt_number(&obj, "ev")?,
+        referrer: opt_string(&obj, "r", MAX_TEXT_LEN)?,
+        fingerprint: meta_str("fp")?.filter(|f| !f.is_empty()),
+        gclid: meta_str("gclid")?,
+        gbraid: meta_str("gbraid")?,
+        wbraid: meta_str("wbraid")?,
+        duration_sec,
+        ts: opt_millis(&obj, "ts")?.or(opt_millis(meta, "ts").map_err(|e| prefixed(e, "meta."))?),
+        st: opt_millis(&obj, "st")?.or(opt_millis(meta, "st").map_err(|e| prefixed(e, "meta."))?),
+        meta_json: Value::Object(meta.clone()).to_string(),
+        unknown_fields: obj.keys().filter(|k| !KNOWN.contains(&k.as_str())).count(),
+    })
+}
+
+fn prefixed(mut e: ValidationError, prefix: &str) -> ValidationError {
+    e.message = e
+        .message
+        .replacen("field `", &format!("field `{prefix}"), 1);
+    e
+}
+
+#[cfg(test)]
+#[path = "sync_payload_tests.rs"]
+mod tests;

@@ -1,0 +1,170 @@
+//! `POST /api/sync` through the real router with an in-memory publisher: what a client sees for good and
+//! bad input, and that nothing is published for bad input. (The end-to-end tests in `tests/` do the same
+//! against the real broker.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures::future::BoxFuture;
+use http_body_util::BodyExt;
+use opsmantik_ingest::router;
+use opsmantik_ingest::state::AppState;
+use opsmantik_runtime::kafka::{MemoryPublisher, OutRecord, PublishError, Publisher};
+use opsmantik_schemas::{decode, Topics, TrackingHit};
+use serde_json::Value;
+use tower::ServiceExt;
+
+fn state(publisher: Arc<dyn Publisher>) -> AppState {
+    AppState {
+        publisher,
+        topics: Topics::new("t"),
+        clickhouse: clickhouse::Client::default(),
+        prometheus: None,
+        publish_timeout: Duration::from_secs(5),
+        started: Instant::now(),
+    }
+}
+
+async fn call(app: axum::Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("user-agent", "test-agent")
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_valid_hit_is_published_keyed_by_site_and_visitor() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    let app = router(state(publisher.clone()), 64 * 1024);
+    let body = br#"{"s":"site1","u":"https://x.com/","sid":"S1","meta":{"fp":"F1"},"extra":true}"#
+        .to_vec();
+    let (status, json) = call(app, "POST", "/api/sync", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        serde_json::json!({"ok": true, "score": 0, "status": "synced"})
+    );
+    let sent = publisher.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].topic, "t.opsmantik.tracking.v1");
+    assert_eq!(sent[0].key, b"site1:F1");
+    let hit: TrackingHit = decode(&sent[0].payload).unwrap();
+    assert_eq!(
+        (
+            hit.site.as_str(),
+            hit.session_id.as_str(),
+            hit.visitor.as_str()
+        ),
+        ("site1", "S1", "F1")
+    );
+    assert_eq!(hit.user_agent.as_deref(), Some("test-agent"));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_with_a_reason_and_nothing_is_published() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"{not json".to_vec(), "invalid_json"),
+        (br#"{"u":"x","sid":"b"}"#.to_vec(), "missing_field"),
+        (br#"{"s":"a","u":"x"}"#.to_vec(), "missing_field"),
+        (br#"{"s":"a","sid":"b"}"#.to_vec(), "missing_field"),
+        (
+            br#"{"s":"a","u":"x","sid":"b","ev":"high"}"#.to_vec(),
+            "invalid_field",
+        ),
+        (
+            format!(
+                r#"{{"s":"a","u":"x","sid":"b","meta":{{"pad":"{}"}}}}"#,
+                "x".repeat(70_000)
+            )
+            .into_bytes(),
+            "payload_too_large",
+        ),
+    ];
+    for (body, code) in cases {
+        let (status, json) = call(
+            router(state(publisher.clone()), 64 * 1024),
+            "POST",
+            "/api/sync",
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["error"]["code"], code, "{json}");
+        assert!(!json["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert!(publisher.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_broker_failure_is_a_503_never_a_200() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    publisher.fail_from(0);
+    let body = br#"{"s":"a","u":"x","sid":"b"}"#.to_vec();
+    let (status, json) = call(
+        router(state(publisher), 64 * 1024),
+        "POST",
+        "/api/sync",
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json["error"]["code"], "broker_unavailable");
+}
+
+/// A broker that never acknowledges.
+struct Stalled;
+
+impl Publisher for Stalled {
+    fn publish_batch(&self, _: Vec<OutRecord>) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+        Box::pin(futures::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_broker_is_a_503_after_the_publish_timeout() {
+    let body = br#"{"s":"a","u":"x","sid":"b"}"#.to_vec();
+    let started = tokio::time::Instant::now();
+    let (status, _) = call(
+        router(state(Arc::new(Stalled)), 64 * 1024),
+        "POST",
+        "/api/sync",
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn other_methods_and_paths_get_json_errors() {
+    let app = || router(state(Arc::new(MemoryPublisher::new())), 64 * 1024);
+    let (status, json) = call(app(), "PUT", "/api/sync", vec![]).await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+    let (status, json) = call(app(), "GET", "/nope", vec![]).await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, json) = call(app(), "GET", "/api/health", vec![]).await;
+    assert_eq!(
+        (status, json["status"].as_str()),
+        (StatusCode::OK, Some("healthy"))
+    );
+}
