@@ -2,6 +2,8 @@
 //! bad input, and that nothing is published for bad input. (The end-to-end tests in `tests/` do the same
 //! against the real broker.)
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

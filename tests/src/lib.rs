@@ -1,1 +1,117 @@
-//! placeholder
+//! End-to-end harness: runs the real binaries (`opsmantik-edge`, `opsmantik-sessionizer`,
+//! `opsmantik-clickhouse-sink`) against the local stack from `deploy/local/stack up`.
+//!
+//! Every test gets its own [`Env`]: a topic namespace and a ClickHouse database of its own, so tests run in
+//! parallel and never see each other's data. Child processes are killed when their [`Service`] is dropped.
+//! Connection settings come from `KAFKA_BROKERS` and `CLICKHOUSE_URL` (the stack's defaults otherwise).
+
+mod pipeline;
+mod service;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig};
+
+pub use pipeline::{hit, Pipeline};
+pub use service::{free_port, Binary, Service};
+
+/// Kafka and ClickHouse addresses of the local stack.
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+pub fn clickhouse_url() -> String {
+    std::env::var("CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
+}
+
+/// One test's isolated slice of the stack.
+#[derive(Debug)]
+pub struct Env {
+    pub name: String,
+    pub kafka: KafkaConfig,
+    pub clickhouse: ClickHouseConfig,
+}
+
+impl Env {
+    /// Creates the topics and the database (with migrations) for a test called `test`.
+    pub async fn new(test: &str) -> anyhow::Result<Self> {
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("e2e_{test}_{}", &suffix[..8]);
+        let kafka = KafkaConfig::for_tests(&brokers(), &name);
+        let clickhouse = ClickHouseConfig::for_tests(&clickhouse_url(), &name);
+        opsmantik_runtime::kafka::create_topics(&kafka).await?;
+        opsmantik_runtime::clickhouse::migrate(&clickhouse).await?;
+        Ok(Self {
+            name,
+            kafka,
+            clickhouse,
+        })
+    }
+
+    /// Environment variables that point a binary at this test's topics and database.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("KAFKA_BROKERS".into(), self.kafka.brokers.clone()),
+            ("TOPIC_NAMESPACE".into(), self.kafka.namespace.clone()),
+            ("CLICKHOUSE_URL".into(), self.clickhouse.url.clone()),
+            (
+                "CLICKHOUSE_DATABASE".into(),
+                self.clickhouse.database.clone(),
+            ),
+            ("BATCH_MAX_WAIT_MS".into(), "200".into()),
+            (
+                "KAFKA_SESSION_TIMEOUT_MS".into(),
+                self.kafka.session_timeout_ms.to_string(),
+            ),
+            (
+                "RUST_LOG".into(),
+                std::env::var("E2E_LOG").unwrap_or_else(|_| "info".into()),
+            ),
+        ];
+        // E2E_KAFKA_DEBUG=cgrp,... turns on librdkafka's debug logs in every binary.
+        if let Ok(debug) = std::env::var("E2E_KAFKA_DEBUG") {
+            vars.push(("KAFKA_DEBUG".into(), debug));
+        }
+        vars
+    }
+
+    /// A ClickHouse client on this test's database.
+    pub fn ch(&self) -> clickhouse::Client {
+        opsmantik_runtime::clickhouse::client(&self.clickhouse)
+    }
+
+    /// Runs a query returning one number.
+    pub async fn count(&self, sql: &str) -> anyhow::Result<u64> {
+        Ok(self.ch().query(sql).fetch_one::<u64>().await?)
+    }
+
+    /// Drops the test's database (topics stay; the broker's memory engine forgets them on restart).
+    pub async fn cleanup(self) -> anyhow::Result<()> {
+        opsmantik_runtime::clickhouse::drop_database(&self.clickhouse).await?;
+        Ok(())
+    }
+}
+
+/// Polls `probe` every 250 ms until it returns `Some`, or fails after `timeout` with the last state seen.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    loop {
+        match probe().await {
+            Ok(v) => return Ok(v),
+            Err(last) if started.elapsed() > timeout => {
+                anyhow::bail!("timed out after {timeout:?} waiting for {what}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    opsmantik_runtime::now_ms()
+}

@@ -29,6 +29,16 @@ pub struct KafkaConfig {
     /// How long a producer waits to fill a batch (ms).
     #[arg(long = "kafka-linger-ms", env = "KAFKA_LINGER_MS", default_value_t = 5)]
     pub linger_ms: u64,
+    /// How long the group coordinator waits for a silent consumer before it hands its partitions to others (ms).
+    #[arg(
+        long = "kafka-session-timeout-ms",
+        env = "KAFKA_SESSION_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub session_timeout_ms: u64,
+    /// librdkafka debug contexts (e.g. `cgrp,topic`), empty for none.
+    #[arg(long = "kafka-debug", env = "KAFKA_DEBUG", default_value = "")]
+    pub debug: String,
 }
 
 impl KafkaConfig {
@@ -39,6 +49,8 @@ impl KafkaConfig {
             namespace: ns.to_string(),
             message_timeout_ms: 4000,
             linger_ms: 5,
+            session_timeout_ms: 6_000,
+            debug: String::new(),
         }
     }
 
@@ -53,6 +65,16 @@ impl KafkaConfig {
         } else {
             format!("{}.{group}", self.namespace)
         }
+    }
+
+    /// A librdkafka client config with the bootstrap servers and debug contexts set.
+    pub fn client_config(&self) -> rdkafka::config::ClientConfig {
+        let mut c = rdkafka::config::ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        if !self.debug.is_empty() {
+            c.set("debug", &self.debug);
+        }
+        c
     }
 
     pub fn message_timeout(&self) -> Duration {

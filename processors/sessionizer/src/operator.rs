@@ -22,6 +22,8 @@ pub const MAX_SESSION_MS: i64 = 24 * 60 * 60 * 1000;
 const FORGET_AFTER_MS: i64 = MAX_SESSION_MS + INACTIVITY_MS;
 
 /// What became of one hit.
+// `Placed` is the common case; boxing it to shrink the rare `Late` would cost an allocation per hit.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// The hit was placed: the event, and the session's state after it.

@@ -2,7 +2,6 @@
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
 use opsmantik_schemas::Topic;
@@ -13,8 +12,8 @@ use crate::RuntimeError;
 /// Creates every catalog topic under the config's namespace; topics that exist are left as they are.
 /// Returns the names that were newly created.
 pub async fn create_topics(config: &KafkaConfig) -> Result<Vec<String>, RuntimeError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
+    let admin: AdminClient<DefaultClientContext> = config
+        .client_config()
         .create()
         .map_err(|e| RuntimeError::Config(format!("kafka admin: {e}")))?;
     let topics = config.topics();

@@ -1,6 +1,5 @@
 //! Consumer construction: a consumer-group member that never stores an offset by itself, and reports its lag.
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{ConsumerContext, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::statistics::Statistics;
@@ -70,14 +69,14 @@ pub fn create_consumer(
     group: &str,
     topics: &[String],
 ) -> Result<StageConsumer, RuntimeError> {
-    let consumer: StageConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
+    let consumer: StageConsumer = config
+        .client_config()
         .set("group.id", config.group_id(group))
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
+        .set("session.timeout.ms", config.session_timeout_ms.to_string())
         .set("statistics.interval.ms", "5000")
         .create_with_context(LagContext {
             gauge_name: format!("{stage}_consumer_lag_records"),

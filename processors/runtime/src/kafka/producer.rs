@@ -1,7 +1,6 @@
 //! [`KafkaPublisher`]: the real publisher over librdkafka, `acks=all`, bounded delivery time.
 
 use futures::future::{join_all, BoxFuture};
-use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -29,8 +28,8 @@ impl KafkaPublisher {
     /// Builds the producer. The broker is not contacted here, so this succeeds while it is down;
     /// sends then fail after `message_timeout_ms`.
     pub fn new(config: &KafkaConfig) -> Result<Self, RuntimeError> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &config.brokers)
+        let producer: FutureProducer = config
+            .client_config()
             .set("acks", "all")
             // The local broker keeps no idempotent-producer state: at-least-once plus ids downstream.
             .set("enable.idempotence", "false")

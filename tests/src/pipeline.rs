@@ -1,0 +1,99 @@
+//! The whole walking skeleton for one test: edge + sessionizer + ClickHouse sink on the test's [`Env`].
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{free_port, wait_for, Binary, Env, Service};
+
+/// The three running services and an HTTP client for the edge.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub edge: Option<Service>,
+    pub sessionizer: Option<Service>,
+    pub sink: Option<Service>,
+    pub base_url: String,
+    pub http: reqwest::Client,
+    vars: Vec<(String, String)>,
+    tag: String,
+}
+
+impl Pipeline {
+    /// Starts every service and waits until the edge answers its health check.
+    pub async fn start(env: &Env) -> anyhow::Result<Self> {
+        let port = free_port();
+        let mut vars = env.vars();
+        vars.push(("EDGE_ADDR".into(), format!("127.0.0.1:{port}")));
+        let mut p = Self {
+            edge: Some(Service::start(Binary::Edge, &vars, &env.name)),
+            sessionizer: Some(Service::start(Binary::Sessionizer, &vars, &env.name)),
+            sink: Some(Service::start(Binary::ClickHouseSink, &vars, &env.name)),
+            base_url: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            vars,
+            tag: env.name.clone(),
+        };
+        p.wait_healthy().await?;
+        Ok(p)
+    }
+
+    async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let url = format!("{}/api/health", self.base_url);
+        let http = self.http.clone();
+        wait_for("edge health", Duration::from_secs(30), || {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                match http.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("status {}", r.status())),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Starts a fresh sink process (after the old one was killed).
+    pub fn restart_sink(&mut self) {
+        self.sink = Some(Service::start(
+            Binary::ClickHouseSink,
+            &self.vars,
+            &self.tag,
+        ));
+    }
+
+    /// Posts a JSON body to `path`, returning status and parsed body.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// GETs `path`, returning status and parsed body.
+    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+}
+
+/// A tracker hit for `site`, visitor fingerprint `fp`, session `sid`, that happened `ago_ms` before it is
+/// sent (the client's `ts`/`st` pair: the edge sets its event time back by that much).
+pub fn hit(site: &str, fp: &str, sid: &str, url: &str, ago_ms: i64, label: &str) -> Value {
+    let st = crate::now_ms();
+    serde_json::json!({
+        "s": site, "u": url, "sid": sid, "ec": "interaction", "ea": "view", "el": label,
+        "meta": { "fp": fp, "ts": st - ago_ms, "st": st }, "r": "https://www.google.com/"
+    })
+}

@@ -1,0 +1,93 @@
+//! The real edge binary when things go wrong: bad input and an unreachable broker.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::time::{Duration, Instant};
+
+use opsmantik_e2e::{free_port, wait_for, Binary, Service};
+use serde_json::{json, Value};
+
+async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String)> {
+    let port = free_port();
+    let vars: Vec<(String, String)> = vec![
+        ("KAFKA_BROKERS".into(), brokers.into()),
+        ("TOPIC_NAMESPACE".into(), tag.into()),
+        ("EDGE_ADDR".into(), format!("127.0.0.1:{port}")),
+    ];
+    let service = Service::start(Binary::Edge, &vars, tag);
+    let base = format!("http://127.0.0.1:{port}");
+    let health = format!("{base}/api/health");
+    wait_for("edge health", Duration::from_secs(30), || {
+        let url = health.clone();
+        async move {
+            reqwest::get(&url)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await?;
+    Ok((service, base))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_down_means_503_within_5_seconds_never_200() -> anyhow::Result<()> {
+    // Nothing listens on this port: the broker is "down".
+    let dead_broker = format!("127.0.0.1:{}", free_port());
+    let (_edge, base) = start_edge(&dead_broker, "e2e_broker_down").await?;
+    let started = Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/sync"))
+        .json(&json!({"s": "a", "u": "https://x/", "sid": "S"}))
+        .send()
+        .await?;
+    let elapsed = started.elapsed();
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(
+        elapsed < Duration::from_millis(5500),
+        "answered after {elapsed:?}"
+    );
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "broker_unavailable");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
+    let (_edge, base) = start_edge(&opsmantik_e2e::brokers(), "e2e_bad_input").await?;
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/sync");
+    let big = format!(
+        r#"{{"s":"a","u":"x","sid":"b","meta":{{"pad":"{}"}}}}"#,
+        "x".repeat(65 * 1024)
+    );
+    let cases = [
+        ("{\"s\":", "invalid_json", "not valid JSON"),
+        (r#"{"u":"x","sid":"b"}"#, "missing_field", "`s`"),
+        (r#"{"s":"a","u":"x"}"#, "missing_field", "`sid`"),
+        (r#"{"s":"a","sid":"b"}"#, "missing_field", "`u`"),
+        (r#"{"s":"a","u":"x","sid":["b"]}"#, "invalid_field", "`sid`"),
+        (big.as_str(), "payload_too_large", "size limit"),
+    ];
+    for (body, code, mentions) in cases {
+        let r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await?;
+        assert_eq!(r.status().as_u16(), 400, "{code}");
+        let json: Value = r.json().await?;
+        assert_eq!(json["error"]["code"], code);
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(mentions),
+            "{json}"
+        );
+    }
+    let r = http.get(&url).send().await?;
+    assert_eq!(r.status().as_u16(), 405);
+    Ok(())
+}
