@@ -12,7 +12,13 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// Every migration, in the order they apply.
+/// The runner's bookkeeping table, applied before every run.
+pub const BOOKKEEPING: Migration = Migration {
+    name: "0000_schema_migrations.sql",
+    sql: include_str!("../clickhouse/0000_schema_migrations.sql"),
+};
+
+/// Every migration after the bookkeeping one, in the order they apply.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0001_sessions_events.sql",
@@ -76,14 +82,15 @@ mod tests {
             .count();
         assert_eq!(
             on_disk,
-            MIGRATIONS.len(),
+            MIGRATIONS.len() + 1,
             "a migration file is not listed in MIGRATIONS"
         );
+        assert!(MIGRATIONS.iter().all(|m| m.name > BOOKKEEPING.name));
     }
 
     #[test]
     fn statements_are_idempotent_creates() {
-        for m in MIGRATIONS {
+        for m in MIGRATIONS.iter().chain([&BOOKKEEPING]) {
             for s in m.statements() {
                 assert!(
                     s.contains("IF NOT EXISTS"),

@@ -5,7 +5,7 @@
 //! runner interrupted half-way simply runs again.
 
 use clickhouse::{Client, Compression};
-use opsmantik_schemas::migrations::MIGRATIONS;
+use opsmantik_schemas::migrations::{BOOKKEEPING, MIGRATIONS};
 
 use crate::config::ClickHouseConfig;
 use crate::RuntimeError;
@@ -49,12 +49,9 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<Vec<&'static str>, Run
         .execute()
         .await?;
     let db = client(config);
-    db.query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name String, applied_at DateTime) \
-         ENGINE = ReplacingMergeTree() ORDER BY name",
-    )
-    .execute()
-    .await?;
+    for statement in BOOKKEEPING.statements() {
+        db.query(&statement).execute().await?;
+    }
     let applied: Vec<String> = db
         .query("SELECT DISTINCT name FROM schema_migrations")
         .fetch_all()
