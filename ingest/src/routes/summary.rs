@@ -86,6 +86,35 @@ pub fn range(
     Ok((from, to))
 }
 
+const EVENT_COUNTS: &str = "SELECT uniqExact(event_id) AS events, \
+     uniqExactIf(event_id, action = 'view') AS pageviews, uniqExact(visitor) AS visitors FROM events \
+     WHERE site = ? AND event_time >= toDateTime(?) AND event_time < toDateTime(?)";
+
+const SESSION_COUNT: &str = "SELECT count() FROM sessions FINAL \
+     WHERE site = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?)";
+
+/// Runs a one-row query bound to (site, from, to).
+async fn site_range_query<T>(
+    state: &AppState,
+    sql: &str,
+    site: &str,
+    from: u32,
+    to: u32,
+) -> Result<T, ApiError>
+where
+    T: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    state
+        .clickhouse
+        .query(sql)
+        .bind(site)
+        .bind(from)
+        .bind(to)
+        .fetch_one()
+        .await
+        .map_err(|e| ApiError::unavailable("analytics_unavailable", &e))
+}
+
 pub async fn get(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -99,31 +128,8 @@ pub async fn get(
     }
     let (from, to) = range(&q, Utc::now())?;
     let (f, t) = (from.timestamp() as u32, to.timestamp() as u32);
-    let counts: EventCounts = state
-        .clickhouse
-        .query(
-            "SELECT uniqExact(event_id) AS events, uniqExactIf(event_id, action = 'view') AS pageviews, \
-             uniqExact(visitor) AS visitors FROM events \
-             WHERE site = ? AND event_time >= toDateTime(?) AND event_time < toDateTime(?)",
-        )
-        .bind(&site)
-        .bind(f)
-        .bind(t)
-        .fetch_one()
-        .await
-        .map_err(|e| ApiError::unavailable("analytics_unavailable", &e))?;
-    let sessions: u64 = state
-        .clickhouse
-        .query(
-            "SELECT count() FROM sessions FINAL \
-             WHERE site = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?)",
-        )
-        .bind(&site)
-        .bind(f)
-        .bind(t)
-        .fetch_one()
-        .await
-        .map_err(|e| ApiError::unavailable("analytics_unavailable", &e))?;
+    let counts: EventCounts = site_range_query(&state, EVENT_COUNTS, &site, f, t).await?;
+    let sessions: u64 = site_range_query(&state, SESSION_COUNT, &site, f, t).await?;
     Ok(Json(Summary {
         site,
         from: from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

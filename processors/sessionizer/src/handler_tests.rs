@@ -10,11 +10,7 @@ use super::*;
 fn handler(publisher: Arc<MemoryPublisher>) -> SessionizerHandler {
     SessionizerHandler {
         operator: Sessionizer::new(),
-        publisher: Box::new(publisher),
-        topics: Topics::new("t"),
-        metrics: StageMetrics::new("test"),
-        backoff: Backoff::default(),
-        shutdown: CancellationToken::new(),
+        io: StageIo::for_tests("test", Box::new(publisher), "t"),
     }
 }
 

@@ -10,10 +10,7 @@ pub mod rows;
 pub mod sink;
 pub mod writer;
 
-use opsmantik_runtime::consume::run_consumer;
-use opsmantik_runtime::kafka::{create_consumer, KafkaPublisher};
-use opsmantik_runtime::metrics::StageMetrics;
-use opsmantik_runtime::retry::Backoff;
+use opsmantik_runtime::stage::run_stage;
 use opsmantik_runtime::RuntimeError;
 use tokio_util::sync::CancellationToken;
 
@@ -23,23 +20,18 @@ use writer::ClickHouseWriter;
 
 /// Runs the sink until `shutdown`.
 pub async fn run(config: SinkConfig, shutdown: CancellationToken) -> Result<(), RuntimeError> {
-    let topics = config.kafka.topics();
-    let names: Vec<String> = INPUTS.iter().map(|t| topics.name(*t)).collect();
-    let consumer = create_consumer(&config.kafka, STAGE, STAGE, &names)?;
-    let publisher = KafkaPublisher::new(&config.kafka)?;
-    let metrics = StageMetrics::new(STAGE);
-    let mut handler = SinkHandler {
-        writer: Box::new(ClickHouseWriter::new(
-            opsmantik_runtime::clickhouse::client(&config.clickhouse),
-        )),
-        publisher: Box::new(publisher.clone()),
-        topics,
-        metrics: metrics.clone(),
-        backoff: Backoff::default(),
-        shutdown: shutdown.clone(),
-    };
-    tracing::info!(database = %config.clickhouse.database, "clickhouse sink running");
-    let result = run_consumer(&consumer, &config.batch, &mut handler, &metrics, &shutdown).await;
-    let _ = publisher.flush(std::time::Duration::from_secs(5));
-    result
+    let writer = ClickHouseWriter::new(opsmantik_runtime::clickhouse::client(&config.clickhouse));
+    tracing::info!(database = %config.clickhouse.database, "clickhouse sink starting");
+    run_stage(
+        STAGE,
+        &INPUTS,
+        &config.kafka,
+        &config.batch,
+        shutdown,
+        |io| SinkHandler {
+            writer: Box::new(writer),
+            io,
+        },
+    )
+    .await
 }

@@ -3,17 +3,12 @@
 //! Returns only when every row of the batch is in ClickHouse or in the DLQ, so the runtime may then store
 //! the batch's offsets.
 
-use opsmantik_runtime::consume::{publish_all, BatchHandler};
-use opsmantik_runtime::dlq::{dead_letter, dead_letter_record};
-use opsmantik_runtime::kafka::{Incoming, OutRecord, Publisher};
-use opsmantik_runtime::metrics::StageMetrics;
-use opsmantik_runtime::retry::Backoff;
+use opsmantik_runtime::consume::BatchHandler;
+use opsmantik_runtime::kafka::Incoming;
+use opsmantik_runtime::stage::StageIo;
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
-use opsmantik_schemas::{
-    decode, CodecError, DeadLetter, SessionEvent, SessionState, Topic, Topics,
-};
-use tokio_util::sync::CancellationToken;
+use opsmantik_schemas::{decode, CodecError, DeadLetter, SessionEvent, SessionState, Topic};
 
 use crate::retry::WriteError;
 use crate::rows::{DeadLetterRow, EventRow, Rows, SessionRow};
@@ -31,18 +26,12 @@ struct Pending {
 /// The ClickHouse sink's handler.
 pub struct SinkHandler {
     pub writer: Box<dyn RowWriter>,
-    pub publisher: Box<dyn Publisher>,
-    pub topics: Topics,
-    pub metrics: StageMetrics,
-    pub backoff: Backoff,
-    pub shutdown: CancellationToken,
+    pub io: StageIo,
 }
 
 impl std::fmt::Debug for SinkHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SinkHandler")
-            .field("topics", &self.topics)
-            .finish()
+        f.debug_struct("SinkHandler").field("io", &self.io).finish()
     }
 }
 
@@ -104,7 +93,7 @@ impl SinkHandler {
         let mut stack = vec![(0usize, rows)];
         while let Some((offset, part)) = stack.pop() {
             match self.write_retrying(&part).await? {
-                None => self.metrics.sent(part.len()),
+                None => self.io.metrics.sent(part.len()),
                 Some(reason) if part.len() == 1 => refused.push((offset, reason)),
                 Some(_) => {
                     let mid = part.len() / 2;
@@ -124,25 +113,12 @@ impl SinkHandler {
                 Ok(()) => return Ok(None),
                 Err(WriteError::Data(m)) => return Ok(Some(m)),
                 Err(WriteError::Transport(m)) => {
-                    self.metrics.retried("clickhouse");
+                    self.io.metrics.retried("clickhouse");
                     tracing::warn!(table = rows.table().name(), error = %m, attempt, "insert failed, retrying");
-                    self.backoff.wait(attempt, &self.shutdown).await?;
+                    self.io.backoff.wait(attempt, &self.io.shutdown).await?;
                     attempt += 1;
                 }
             }
-        }
-    }
-
-    fn letter(&self, source: &Incoming, reason: Reason, detail: String, out: &mut Vec<OutRecord>) {
-        self.metrics.dropped(reason, 1);
-        if self.topics.topic_of(&source.topic) == Some(Topic::Dlq) {
-            // A dead letter that cannot be read or stored stays in the DLQ topic; re-queueing it would loop.
-            tracing::error!(offset = source.offset, partition = source.partition, %detail, "unstorable dead letter");
-            return;
-        }
-        match dead_letter_record(&self.topics, &dead_letter(source, reason, detail, STAGE)) {
-            Ok(r) => out.push(r),
-            Err(e) => tracing::error!(error = %e, "dead letter does not encode"),
         }
     }
 }
@@ -152,21 +128,21 @@ impl BatchHandler for SinkHandler {
         let mut decoded = Decoded::default();
         let mut letters = Vec::new();
         for (i, incoming) in batch.iter().enumerate() {
-            let Some(topic) = self
+            let topic = self
+                .io
                 .topics
                 .topic_of(&incoming.topic)
-                .filter(|t| INPUTS.contains(t))
-            else {
-                self.letter(
-                    incoming,
-                    Reason::WrongRecord,
-                    format!("unexpected topic {}", incoming.topic),
-                    &mut letters,
-                );
+                .filter(|t| INPUTS.contains(t));
+            let Some(topic) = topic else {
+                let detail = format!("unexpected topic {}", incoming.topic);
+                letters.extend(self.io.dead_letter(incoming, Reason::WrongRecord, detail));
                 continue;
             };
             if let Err(e) = decoded.add(topic, incoming.payload(), i) {
-                self.letter(incoming, Reason::from(&e), e.to_string(), &mut letters);
+                letters.extend(
+                    self.io
+                        .dead_letter(incoming, Reason::from(&e), e.to_string()),
+                );
             }
         }
         for p in decoded.into_pending() {
@@ -176,33 +152,11 @@ impl BatchHandler for SinkHandler {
             let table = p.rows.table();
             for (position, detail) in self.write_isolating(p.rows).await? {
                 let source = &batch[p.sources[position]];
-                self.letter(
-                    source,
-                    Reason::StoreRejected,
-                    format!("{}: {detail}", table.name()),
-                    &mut letters,
-                );
+                let detail = format!("{}: {detail}", table.name());
+                letters.extend(self.io.dead_letter(source, Reason::StoreRejected, detail));
             }
         }
-        if letters.is_empty() {
-            return Ok(());
-        }
-        let rejected = publish_all(
-            self.publisher.as_ref(),
-            letters,
-            &self.backoff,
-            &self.metrics,
-            &self.shutdown,
-        )
-        .await?;
-        if rejected.is_empty() {
-            Ok(())
-        } else {
-            Err(RuntimeError::Kafka(format!(
-                "{} dead letters rejected by the broker",
-                rejected.len()
-            )))
-        }
+        self.io.publish_or_fail(letters).await
     }
 }
 

@@ -24,11 +24,7 @@ fn setup() -> (SinkHandler, Arc<MemoryWriter>, Arc<MemoryPublisher>) {
     let publisher = Arc::new(MemoryPublisher::new());
     let handler = SinkHandler {
         writer: Box::new(SharedWriter(writer.clone())),
-        publisher: Box::new(publisher.clone()),
-        topics: Topics::new("t"),
-        metrics: StageMetrics::new("test"),
-        backoff: Backoff::default(),
-        shutdown: CancellationToken::new(),
+        io: StageIo::for_tests(STAGE, Box::new(publisher.clone()), "t"),
     };
     (handler, writer, publisher)
 }
