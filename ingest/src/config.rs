@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::callflow::CallflowConfig;
 use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig, TelemetryConfig};
 
 /// Everything the edge reads from flags and environment.
@@ -18,6 +19,8 @@ pub struct EdgeConfig {
     /// Longest a write waits for the broker's acknowledgement before answering 503 (ms).
     #[arg(long, env = "EDGE_PUBLISH_TIMEOUT_MS", default_value_t = 5000)]
     pub publish_timeout_ms: u64,
+    #[command(flatten)]
+    pub callflow: CallflowConfig,
     #[command(flatten)]
     pub kafka: KafkaConfig,
     #[command(flatten)]

@@ -4,11 +4,13 @@
 //! `run` is the whole service: tests call it in-process on `127.0.0.1:0`; `main.rs` only parses config.
 //! Routes are added in [`router`]; cross-cutting concerns (CORS, rate limits) slot in as layers there.
 
+pub mod callflow;
 pub mod config;
 pub mod error;
 pub mod event_time;
 pub mod extract;
 pub mod metrics;
+pub mod request_id;
 pub mod routes;
 pub mod state;
 pub mod sync_payload;
@@ -34,6 +36,7 @@ use state::AppState;
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let tracking = Router::new()
         .route("/api/sync", post(routes::sync::post))
+        .merge(callflow::routes(&state))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     Router::new()
         .merge(tracking)
@@ -48,8 +51,19 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
                 message: "method not allowed on this endpoint".into(),
             }
         })
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// The log span of a request, carrying its id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .extensions()
+        .get::<request_id::RequestId>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
 /// Serves the edge on `listener` until `shutdown`, then drains requests and flushes the producer.
@@ -59,6 +73,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
     let publisher = KafkaPublisher::new(&config.kafka)?;
+    let callflow =
+        callflow::CallflowState::from_config(&config.callflow).map_err(RuntimeError::Config)?;
+    spawn_limiter_sweeper(&callflow, shutdown.clone());
     let state = AppState {
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),
@@ -66,6 +83,7 @@ pub async fn run(
         prometheus: opsmantik_runtime::telemetry::prometheus_handle(),
         publish_timeout: config.publish_timeout(),
         started: Instant::now(),
+        callflow,
     };
     let app = router(state, config.max_body_bytes);
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");
@@ -78,4 +96,18 @@ pub async fn run(
     .map_err(|e| RuntimeError::Config(format!("serve: {e}")))?;
     publisher.flush(std::time::Duration::from_secs(5))?;
     Ok(())
+}
+
+/// Forgets full rate-limit buckets every minute, so memory stays bounded by the keys seen recently.
+fn spawn_limiter_sweeper(callflow: &callflow::CallflowState, shutdown: CancellationToken) {
+    let limiter = callflow.guard.limiter.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = every.tick() => limiter.forget_idle(),
+            }
+        }
+    });
 }

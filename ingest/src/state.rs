@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
+use crate::callflow::CallflowState;
 use crate::error::ApiError;
 
 /// Shared handler state. Cheap to clone.
@@ -18,6 +19,7 @@ pub struct AppState {
     pub prometheus: Option<PrometheusHandle>,
     pub publish_timeout: Duration,
     pub started: Instant,
+    pub callflow: CallflowState,
 }
 
 impl std::fmt::Debug for AppState {

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures::future::BoxFuture;
 use http_body_util::BodyExt;
+use opsmantik_ingest::callflow::{CallflowConfig, CallflowState};
 use opsmantik_ingest::router;
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::{MemoryPublisher, OutRecord, PublishError, Publisher};
@@ -26,6 +27,7 @@ fn state(publisher: Arc<dyn Publisher>) -> AppState {
         prometheus: None,
         publish_timeout: Duration::from_secs(5),
         started: Instant::now(),
+        callflow: CallflowState::from_config(&CallflowConfig::for_tests("")).unwrap(),
     }
 }
 

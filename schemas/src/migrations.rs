@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_dead_letters.sql",
         sql: include_str!("../clickhouse/0002_dead_letters.sql"),
     },
+    Migration {
+        name: "0003_callflow_events.sql",
+        sql: include_str!("../clickhouse/0003_callflow_events.sql"),
+    },
 ];
 
 impl Migration {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use axum::{Json, Router};
 use opsmantik_e2e::Env;
+use opsmantik_ingest::callflow::{CallflowConfig, CallflowState};
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::KafkaPublisher;
 use serde_json::{json, Value};
@@ -82,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         prometheus: None,
         publish_timeout: Duration::from_secs(5),
         started: Instant::now(),
+        callflow: CallflowState::from_config(&CallflowConfig::for_tests("")).unwrap(),
     };
     let edge_url = serve(opsmantik_ingest::router(state, 64 * 1024)).await;
     let bare_url = serve(Router::new().route("/api/sync", post(bare))).await;

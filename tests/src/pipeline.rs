@@ -21,8 +21,14 @@ pub struct Pipeline {
 impl Pipeline {
     /// Starts every service and waits until the edge answers its health check.
     pub async fn start(env: &Env) -> anyhow::Result<Self> {
+        Self::start_with(env, &[]).await
+    }
+
+    /// Like [`start`](Self::start), with extra environment variables for every service.
+    pub async fn start_with(env: &Env, extra: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = free_port();
         let mut vars = env.vars();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         vars.push(("EDGE_ADDR".into(), format!("127.0.0.1:{port}")));
         let mut p = Self {
             edge: Some(Service::start(Binary::Edge, &vars, &env.name)),
@@ -62,6 +68,11 @@ impl Pipeline {
             &self.vars,
             &self.tag,
         ));
+    }
+
+    /// The edge's URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
     }
 
     /// Posts a JSON body to `path`, returning status and parsed body.

@@ -3,7 +3,7 @@
 //! absent strings become `''`.
 
 use clickhouse::Row;
-use opsmantik_schemas::{DeadLetter, SessionEvent, SessionState};
+use opsmantik_schemas::{CallFlowEvent, DeadLetter, SessionEvent, SessionState};
 use serde::Serialize;
 
 /// A table the sink writes.
@@ -12,6 +12,7 @@ pub enum Table {
     Sessions,
     Events,
     DeadLetters,
+    CallflowEvents,
 }
 
 impl Table {
@@ -20,6 +21,7 @@ impl Table {
             Table::Sessions => "sessions",
             Table::Events => "events",
             Table::DeadLetters => "dead_letters",
+            Table::CallflowEvents => "callflow_events",
         }
     }
 }
@@ -179,12 +181,38 @@ impl From<DeadLetter> for DeadLetterRow {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct CallflowRow {
+    pub site: String,
+    pub call_id: String,
+    pub timestamp_ms: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub metadata_json: String,
+    pub created_at_ms: i64,
+}
+
+impl From<CallFlowEvent> for CallflowRow {
+    fn from(e: CallFlowEvent) -> Self {
+        Self {
+            site: e.site,
+            call_id: e.call_id,
+            timestamp_ms: e.timestamp,
+            event_id: e.event_id,
+            event_type: e.event_type,
+            metadata_json: e.metadata_json,
+            created_at_ms: e.created_at,
+        }
+    }
+}
+
 /// Rows for one table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rows {
     Sessions(Vec<SessionRow>),
     Events(Vec<EventRow>),
     DeadLetters(Vec<DeadLetterRow>),
+    Callflow(Vec<CallflowRow>),
 }
 
 impl Rows {
@@ -193,6 +221,7 @@ impl Rows {
             Rows::Sessions(_) => Table::Sessions,
             Rows::Events(_) => Table::Events,
             Rows::DeadLetters(_) => Table::DeadLetters,
+            Rows::Callflow(_) => Table::CallflowEvents,
         }
     }
 
@@ -201,6 +230,7 @@ impl Rows {
             Rows::Sessions(r) => r.len(),
             Rows::Events(r) => r.len(),
             Rows::DeadLetters(r) => r.len(),
+            Rows::Callflow(r) => r.len(),
         }
     }
 
@@ -214,6 +244,7 @@ impl Rows {
             Rows::Sessions(r) => Rows::Sessions(r[range].to_vec()),
             Rows::Events(r) => Rows::Events(r[range].to_vec()),
             Rows::DeadLetters(r) => Rows::DeadLetters(r[range].to_vec()),
+            Rows::Callflow(r) => Rows::Callflow(r[range].to_vec()),
         }
     }
 }

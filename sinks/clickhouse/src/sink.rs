@@ -8,10 +8,12 @@ use opsmantik_runtime::kafka::Incoming;
 use opsmantik_runtime::stage::StageIo;
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
-use opsmantik_schemas::{decode, CodecError, DeadLetter, SessionEvent, SessionState, Topic};
+use opsmantik_schemas::{
+    decode, CallFlowEvent, CodecError, DeadLetter, SessionEvent, SessionState, Topic,
+};
 
 use crate::retry::WriteError;
-use crate::rows::{DeadLetterRow, EventRow, Rows, SessionRow};
+use crate::rows::{CallflowRow, DeadLetterRow, EventRow, Rows, SessionRow};
 use crate::writer::RowWriter;
 
 pub const STAGE: &str = "clickhouse_sink";
@@ -36,7 +38,7 @@ impl std::fmt::Debug for SinkHandler {
 }
 
 /// The topics the sink consumes.
-pub const INPUTS: [Topic; 3] = [Topic::Sessions, Topic::Events, Topic::Dlq];
+pub const INPUTS: [Topic; 4] = [Topic::Sessions, Topic::Events, Topic::Callflow, Topic::Dlq];
 
 /// A batch decoded into table rows, each row with the index of its input record.
 #[derive(Debug, Default)]
@@ -44,6 +46,7 @@ struct Decoded {
     sessions: (Vec<SessionRow>, Vec<usize>),
     events: (Vec<EventRow>, Vec<usize>),
     letters: (Vec<DeadLetterRow>, Vec<usize>),
+    callflow: (Vec<CallflowRow>, Vec<usize>),
 }
 
 impl Decoded {
@@ -59,6 +62,12 @@ impl Decoded {
                 self.events.0.push(decode::<SessionEvent>(payload)?.into());
                 self.events.1.push(index);
             }
+            Topic::Callflow => {
+                self.callflow
+                    .0
+                    .push(decode::<CallFlowEvent>(payload)?.into());
+                self.callflow.1.push(index);
+            }
             _ => {
                 self.letters.0.push(decode::<DeadLetter>(payload)?.into());
                 self.letters.1.push(index);
@@ -67,7 +76,7 @@ impl Decoded {
         Ok(())
     }
 
-    fn into_pending(self) -> [Pending; 3] {
+    fn into_pending(self) -> [Pending; 4] {
         [
             Pending {
                 rows: Rows::Sessions(self.sessions.0),
@@ -80,6 +89,10 @@ impl Decoded {
             Pending {
                 rows: Rows::DeadLetters(self.letters.0),
                 sources: self.letters.1,
+            },
+            Pending {
+                rows: Rows::Callflow(self.callflow.0),
+                sources: self.callflow.1,
             },
         ]
     }

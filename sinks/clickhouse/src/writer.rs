@@ -55,6 +55,7 @@ impl RowWriter for ClickHouseWriter {
                 Rows::Sessions(r) => self.insert(table, r).await,
                 Rows::Events(r) => self.insert(table, r).await,
                 Rows::DeadLetters(r) => self.insert(table, r).await,
+                Rows::Callflow(r) => self.insert(table, r).await,
             }
         })
     }
@@ -103,6 +104,7 @@ fn ids(rows: &Rows) -> Vec<&str> {
         Rows::Sessions(r) => r.iter().map(|x| x.session_id.as_str()).collect(),
         Rows::Events(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
         Rows::DeadLetters(r) => r.iter().map(|x| x.source_topic.as_str()).collect(),
+        Rows::Callflow(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
     }
 }
 

@@ -1,0 +1,140 @@
+//! Per-key rate limit of the callflow routes (seed 004: 100 requests/s, burst 200), a GCRA bucket per key
+//! (`governor`), with the numbers for `X-RateLimit-Limit/-Remaining/-Reset`.
+//!
+//! The bucket lives in this edge instance: N instances behind a load balancer allow up to N× the rate.
+//! A shared limit (Redis) belongs with the rate-limit work of the tracking endpoints.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
+type Limiter =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// What one request's check decided, with the header values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Unix seconds when the bucket is full again (allowed) or the next request fits (denied).
+    pub reset: u64,
+    /// Seconds to wait before retrying (denied only).
+    pub retry_after: u64,
+}
+
+impl Decision {
+    /// Adds the `X-RateLimit-*` headers.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in [
+            ("x-ratelimit-limit", self.limit as u64),
+            ("x-ratelimit-remaining", self.remaining as u64),
+            ("x-ratelimit-reset", self.reset),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+}
+
+/// A bucket per key.
+pub struct KeyLimiter {
+    limiter: Limiter,
+    per_second: NonZeroU32,
+    burst: NonZeroU32,
+    clock: DefaultClock,
+}
+
+impl std::fmt::Debug for KeyLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyLimiter")
+            .field("per_second", &self.per_second)
+            .field("burst", &self.burst)
+            .finish()
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl KeyLimiter {
+    pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        let quota = Quota::per_second(per_second).allow_burst(burst);
+        Self {
+            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            per_second,
+            burst,
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes one token from `key`'s bucket if there is one.
+    pub fn check(&self, key: &str) -> Decision {
+        let limit = self.per_second.get();
+        match self.limiter.check_key(&key.to_string()) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let missing = self.burst.get().saturating_sub(remaining);
+                let refill = Duration::from_secs_f64(f64::from(missing) / f64::from(limit));
+                Decision {
+                    allowed: true,
+                    limit,
+                    remaining,
+                    reset: unix_now() + refill.as_secs_f64().ceil() as u64,
+                    retry_after: 0,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                Decision {
+                    allowed: false,
+                    limit,
+                    remaining: 0,
+                    reset: unix_now() + secs,
+                    retry_after: secs,
+                }
+            }
+        }
+    }
+
+    /// Forgets buckets that are full again (bounded memory with many keys); call periodically.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_denied_with_retry_information_per_key() {
+        let l = KeyLimiter::new(NonZeroU32::new(100).unwrap(), NonZeroU32::new(200).unwrap());
+        let first = l.check("a");
+        assert!(first.allowed);
+        assert_eq!((first.limit, first.remaining), (100, 199));
+        let mut last = first;
+        for _ in 0..199 {
+            last = l.check("a");
+        }
+        assert!(last.allowed);
+        assert_eq!(last.remaining, 0);
+        let denied = l.check("a");
+        assert!(!denied.allowed);
+        assert!(denied.retry_after >= 1);
+        assert!(l.check("b").allowed, "another key has its own bucket");
+        let mut headers = HeaderMap::new();
+        denied.apply(&mut headers);
+        assert_eq!(headers["x-ratelimit-remaining"], "0");
+        assert_eq!(headers["x-ratelimit-limit"], "100");
+    }
+}
