@@ -1,4 +1,4 @@
-//! The ClickHouse sink: consumes sessions, events and dead letters and lands them in ClickHouse in batches
+//! The ClickHouse sink: consumes sessions, events, call-flow events and dead letters and lands them in ClickHouse in batches
 //! (by size and time, from the runtime's batching), storing offsets only after the insert.
 //!
 //! `config` (settings), `rows` (table rows), `writer` (the insert boundary), `retry` (data vs transport

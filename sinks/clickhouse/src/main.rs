@@ -1,4 +1,4 @@
-//! `opsmantik-clickhouse-sink`: sessions, events and dead letters → ClickHouse.
+//! `opsmantik-clickhouse-sink`: sessions, events, call-flow events and dead letters → ClickHouse.
 
 use clap::Parser;
 use opsmantik_clickhouse_sink::{run, SinkConfig};
