@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::callflow::CallflowConfig;
+use crate::identity::IdentityConfig;
+use crate::redis_store::RedisConfig;
 use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig, TelemetryConfig};
 
 /// Everything the edge reads from flags and environment.
@@ -21,6 +23,10 @@ pub struct EdgeConfig {
     pub publish_timeout_ms: u64,
     #[command(flatten)]
     pub callflow: CallflowConfig,
+    #[command(flatten)]
+    pub identity: IdentityConfig,
+    #[command(flatten)]
+    pub redis: RedisConfig,
     #[command(flatten)]
     pub kafka: KafkaConfig,
     #[command(flatten)]

@@ -4,12 +4,17 @@
 //! `run` is the whole service: tests call it in-process on `127.0.0.1:0`; `main.rs` only parses config.
 //! Routes are added in [`router`]; cross-cutting concerns (CORS, rate limits) slot in as layers there.
 
+pub mod analytics;
 pub mod callflow;
 pub mod config;
 pub mod error;
 pub mod event_time;
+pub mod events;
 pub mod extract;
+pub mod identity;
 pub mod metrics;
+pub mod rate_limit;
+pub mod redis_store;
 pub mod request_id;
 pub mod routes;
 pub mod state;
@@ -38,9 +43,32 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/sync", post(routes::sync::post))
         .merge(callflow::routes(&state))
         .layer(DefaultBodyLimit::max(max_body_bytes));
+    let events = Router::new()
+        .route("/api/v1/events", post(events::handlers::single))
+        .route("/api/v1/events/batch", post(events::handlers::batch))
+        .layer(DefaultBodyLimit::max(events::MAX_BATCH_BYTES));
     Router::new()
         .merge(tracking)
+        .merge(events)
         .route("/api/health", get(routes::health::health))
+        .route("/api/ready", get(routes::health::ready))
+        .route("/api/live", get(routes::health::live))
+        .route("/api/v1/analytics/events", get(analytics::handlers::events))
+        .route(
+            "/api/v1/analytics/metrics",
+            get(analytics::handlers::metrics),
+        )
+        .route("/api/v1/events/stats", get(analytics::handlers::stats))
+        .route(
+            "/api/auth/request-code",
+            post(identity::handlers::request_code),
+        )
+        .route("/api/auth/verify", post(identity::handlers::verify))
+        .route("/api/auth/me", get(identity::handlers::me))
+        .route(
+            "/api/auth/api-key",
+            post(identity::handlers::create_api_key),
+        )
         .route("/metrics", get(routes::health::metrics))
         .route("/api/v1/sites/{site}/summary", get(routes::summary::get))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
@@ -76,6 +104,10 @@ pub async fn run(
     let callflow =
         callflow::CallflowState::from_config(&config.callflow).map_err(RuntimeError::Config)?;
     spawn_limiter_sweeper(&callflow, shutdown.clone());
+    let identity =
+        identity::Identity::from_config(&config.identity).map_err(RuntimeError::Config)?;
+    let redis = redis_store::Store::new(&config.redis)
+        .map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
     let state = AppState {
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),
@@ -84,6 +116,10 @@ pub async fn run(
         publish_timeout: config.publish_timeout(),
         started: Instant::now(),
         callflow,
+        identity,
+        redis,
+        event_limits: Default::default(),
+        analytics_limiter: Arc::new(rate_limit::KeyLimiter::per_minute(analytics::PER_MINUTE_PER_KEY)),
     };
     let app = router(state, config.max_body_bytes);
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");

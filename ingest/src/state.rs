@@ -9,6 +9,10 @@ use opsmantik_schemas::Topics;
 
 use crate::callflow::CallflowState;
 use crate::error::ApiError;
+use crate::events::limits::EventLimits;
+use crate::identity::Identity;
+use crate::rate_limit::KeyLimiter;
+use crate::redis_store::Store;
 
 /// Shared handler state. Cheap to clone.
 #[derive(Clone)]
@@ -20,6 +24,11 @@ pub struct AppState {
     pub publish_timeout: Duration,
     pub started: Instant,
     pub callflow: CallflowState,
+    pub identity: Identity,
+    pub redis: Store,
+    pub event_limits: Arc<EventLimits>,
+    /// 10 requests per minute per key on the seed-002 analytics route.
+    pub analytics_limiter: Arc<KeyLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -54,6 +63,63 @@ impl AppState {
                 crate::metrics::publish_failed(route);
                 Err(ApiError::broker_unavailable())
             }
+        }
+    }
+
+    /// Publishes many records, pipelined; one result per record (`Err` = not acknowledged within
+    /// `publish_timeout`).
+    pub async fn publish_many(&self, records: Vec<OutRecord>) -> Vec<Result<(), ()>> {
+        let n = records.len();
+        match tokio::time::timeout(self.publish_timeout, self.publisher.publish_batch(records))
+            .await
+        {
+            Ok(results) => {
+                let ok = results.iter().filter(|r| r.is_ok()).count();
+                crate::metrics::stage().sent(ok);
+                if ok < n {
+                    crate::metrics::publish_failed("events");
+                }
+                results.into_iter().map(|r| r.map_err(|_| ())).collect()
+            }
+            Err(_elapsed) => {
+                crate::metrics::publish_failed("events");
+                vec![Err(()); n]
+            }
+        }
+    }
+
+    /// A state over `publisher` and `topics`, with every other part at its test default: ClickHouse and
+    /// Redis at their local addresses (not contacted until used), test secrets, no callflow keys.
+    pub fn for_tests(publisher: Arc<dyn Publisher>, topics: Topics) -> Self {
+        use crate::callflow::CallflowConfig;
+        use crate::identity::IdentityConfig;
+        use crate::redis_store::RedisConfig;
+        #[allow(clippy::expect_used)]
+        let redis = Store::new(&RedisConfig {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "test:".into(),
+        })
+        .expect("a valid Redis URL");
+        #[allow(clippy::expect_used)]
+        let callflow = CallflowState::from_config(&CallflowConfig::for_tests(""))
+            .expect("test callflow config");
+        #[allow(clippy::expect_used)]
+        let identity =
+            Identity::from_config(&IdentityConfig::for_tests()).expect("test identity config");
+        Self {
+            publisher,
+            topics,
+            clickhouse: clickhouse::Client::default().with_url("http://127.0.0.1:8123"),
+            prometheus: None,
+            publish_timeout: Duration::from_secs(5),
+            started: Instant::now(),
+            callflow,
+            identity,
+            redis,
+            event_limits: Default::default(),
+            analytics_limiter: Arc::new(KeyLimiter::per_minute(
+                std::num::NonZeroU32::MIN.saturating_add(9),
+            )),
         }
     }
 }

@@ -5,13 +5,12 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures::future::BoxFuture;
 use http_body_util::BodyExt;
-use opsmantik_ingest::callflow::{CallflowConfig, CallflowState};
 use opsmantik_ingest::router;
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::{MemoryPublisher, OutRecord, PublishError, Publisher};
@@ -20,15 +19,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn state(publisher: Arc<dyn Publisher>) -> AppState {
-    AppState {
-        publisher,
-        topics: Topics::new("t"),
-        clickhouse: clickhouse::Client::default(),
-        prometheus: None,
-        publish_timeout: Duration::from_secs(5),
-        started: Instant::now(),
-        callflow: CallflowState::from_config(&CallflowConfig::for_tests("")).unwrap(),
-    }
+    AppState::for_tests(publisher, Topics::new("t"))
 }
 
 async fn call(app: axum::Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {

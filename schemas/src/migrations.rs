@@ -32,6 +32,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_callflow_events.sql",
         sql: include_str!("../clickhouse/0003_callflow_events.sql"),
     },
+    Migration {
+        name: "0004_product_events.sql",
+        sql: include_str!("../clickhouse/0004_product_events.sql"),
+    },
 ];
 
 impl Migration {

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use axum::{Json, Router};
 use opsmantik_e2e::Env;
-use opsmantik_ingest::callflow::{CallflowConfig, CallflowState};
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::KafkaPublisher;
 use serde_json::{json, Value};
@@ -76,15 +75,11 @@ async fn main() -> anyhow::Result<()> {
     let total = env_or("BENCH_REQUESTS", 20_000);
     let concurrency = env_or("BENCH_CONCURRENCY", 64);
     let env = Env::new("bench").await?;
-    let state = AppState {
-        publisher: Arc::new(KafkaPublisher::new(&env.kafka)?),
-        topics: env.kafka.topics(),
-        clickhouse: env.ch(),
-        prometheus: None,
-        publish_timeout: Duration::from_secs(5),
-        started: Instant::now(),
-        callflow: CallflowState::from_config(&CallflowConfig::for_tests("")).unwrap(),
-    };
+    let mut state = AppState::for_tests(
+        Arc::new(KafkaPublisher::new(&env.kafka)?),
+        env.kafka.topics(),
+    );
+    state.clickhouse = env.ch();
     let edge_url = serve(opsmantik_ingest::router(state, 64 * 1024)).await;
     let bare_url = serve(Router::new().route("/api/sync", post(bare))).await;
 

@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::error::CallflowError;
-use super::rate_limit::KeyLimiter;
+use crate::identity::keys::presented_key;
 use crate::metrics;
+use crate::rate_limit::KeyLimiter;
 use crate::request_id::RequestId;
 
 /// The authenticated caller, in the request's extensions after the guard.
@@ -56,18 +57,6 @@ impl ApiKeys {
     pub fn site_of(&self, key: &str) -> Option<&str> {
         self.sites.get(&hash(key)).map(String::as_str)
     }
-}
-
-/// The key a request carries.
-pub fn presented_key(headers: &HeaderMap) -> Option<String> {
-    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(k.trim().to_string()).filter(|k| !k.is_empty());
-    }
-    let auth = headers.get("authorization")?.to_str().ok()?;
-    let token = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("bearer "))?;
-    Some(token.trim().to_string()).filter(|k| !k.is_empty())
 }
 
 /// What the guard needs.
@@ -130,7 +119,6 @@ fn hex_id(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn keys_map_to_sites_by_hash() {
@@ -141,15 +129,5 @@ mod tests {
         assert!(ApiKeys::parse("short=site").is_err());
         assert!(ApiKeys::parse("no-equals-sign-here").is_err());
         assert!(ApiKeys::parse("").unwrap().is_empty());
-    }
-
-    #[test]
-    fn keys_come_from_x_api_key_or_bearer() {
-        let mut h = HeaderMap::new();
-        assert_eq!(presented_key(&h), None);
-        h.insert("authorization", HeaderValue::from_static("Bearer abc"));
-        assert_eq!(presented_key(&h).as_deref(), Some("abc"));
-        h.insert("x-api-key", HeaderValue::from_static("xyz"));
-        assert_eq!(presented_key(&h).as_deref(), Some("xyz"));
     }
 }

@@ -5,7 +5,6 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
-pub mod rate_limit;
 pub mod store;
 pub mod token;
 pub mod validate;
@@ -17,9 +16,9 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::rate_limit::KeyLimiter;
 use crate::state::AppState;
 use auth::{ApiKeys, Guard};
-use rate_limit::KeyLimiter;
 
 /// Callflow settings.
 #[derive(Debug, Clone, clap::Args)]

@@ -4,7 +4,9 @@ use opsmantik_runtime::config::{BatchConfig, ClickHouseConfig, KafkaConfig, Tele
 
 /// Everything the sink reads from flags and environment.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(about = "OpsMantik ClickHouse sink: sessions, events, call-flow events and dead letters -> ClickHouse")]
+#[command(
+    about = "OpsMantik ClickHouse sink: sessions, events, call-flow events and dead letters -> ClickHouse"
+)]
 pub struct SinkConfig {
     #[command(flatten)]
     pub kafka: KafkaConfig,

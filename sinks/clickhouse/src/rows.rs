@@ -3,7 +3,7 @@
 //! absent strings become `''`.
 
 use clickhouse::Row;
-use opsmantik_schemas::{CallFlowEvent, DeadLetter, SessionEvent, SessionState};
+use opsmantik_schemas::{CallFlowEvent, DeadLetter, ProductEvent, SessionEvent, SessionState};
 use serde::Serialize;
 
 /// A table the sink writes.
@@ -13,6 +13,7 @@ pub enum Table {
     Events,
     DeadLetters,
     CallflowEvents,
+    ProductEvents,
 }
 
 impl Table {
@@ -22,6 +23,7 @@ impl Table {
             Table::Events => "events",
             Table::DeadLetters => "dead_letters",
             Table::CallflowEvents => "callflow_events",
+            Table::ProductEvents => "product_events",
         }
     }
 }
@@ -206,6 +208,41 @@ impl From<CallFlowEvent> for CallflowRow {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct ProductRow {
+    pub site: String,
+    pub timestamp_ms: i64,
+    pub event_id: String,
+    pub event_name: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub metadata_json: String,
+    pub payload_json: String,
+    pub priority: i32,
+    pub idempotency_key: String,
+    pub dialect: String,
+    pub received_at_ms: i64,
+}
+
+impl From<ProductEvent> for ProductRow {
+    fn from(e: ProductEvent) -> Self {
+        Self {
+            session_id: text(&e.session_id),
+            payload_json: text(&e.payload_json),
+            idempotency_key: text(&e.idempotency_key),
+            priority: e.priority.unwrap_or(0),
+            site: e.site,
+            timestamp_ms: e.timestamp,
+            event_id: e.event_id,
+            event_name: e.event_name,
+            user_id: e.user_id,
+            metadata_json: e.metadata_json,
+            dialect: e.dialect,
+            received_at_ms: e.received_at,
+        }
+    }
+}
+
 /// Rows for one table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rows {
@@ -213,6 +250,7 @@ pub enum Rows {
     Events(Vec<EventRow>),
     DeadLetters(Vec<DeadLetterRow>),
     Callflow(Vec<CallflowRow>),
+    Product(Vec<ProductRow>),
 }
 
 impl Rows {
@@ -222,6 +260,7 @@ impl Rows {
             Rows::Events(_) => Table::Events,
             Rows::DeadLetters(_) => Table::DeadLetters,
             Rows::Callflow(_) => Table::CallflowEvents,
+            Rows::Product(_) => Table::ProductEvents,
         }
     }
 
@@ -231,6 +270,7 @@ impl Rows {
             Rows::Events(r) => r.len(),
             Rows::DeadLetters(r) => r.len(),
             Rows::Callflow(r) => r.len(),
+            Rows::Product(r) => r.len(),
         }
     }
 
@@ -245,6 +285,7 @@ impl Rows {
             Rows::Events(r) => Rows::Events(r[range].to_vec()),
             Rows::DeadLetters(r) => Rows::DeadLetters(r[range].to_vec()),
             Rows::Callflow(r) => Rows::Callflow(r[range].to_vec()),
+            Rows::Product(r) => Rows::Product(r[range].to_vec()),
         }
     }
 }

@@ -9,11 +9,11 @@ use opsmantik_runtime::stage::StageIo;
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
 use opsmantik_schemas::{
-    decode, CallFlowEvent, CodecError, DeadLetter, SessionEvent, SessionState, Topic,
+    decode, CallFlowEvent, CodecError, DeadLetter, ProductEvent, SessionEvent, SessionState, Topic,
 };
 
 use crate::retry::WriteError;
-use crate::rows::{CallflowRow, DeadLetterRow, EventRow, Rows, SessionRow};
+use crate::rows::{CallflowRow, DeadLetterRow, EventRow, ProductRow, Rows, SessionRow};
 use crate::writer::RowWriter;
 
 pub const STAGE: &str = "clickhouse_sink";
@@ -38,7 +38,13 @@ impl std::fmt::Debug for SinkHandler {
 }
 
 /// The topics the sink consumes.
-pub const INPUTS: [Topic; 4] = [Topic::Sessions, Topic::Events, Topic::Callflow, Topic::Dlq];
+pub const INPUTS: [Topic; 5] = [
+    Topic::Sessions,
+    Topic::Events,
+    Topic::Callflow,
+    Topic::ProductEvents,
+    Topic::Dlq,
+];
 
 /// A batch decoded into table rows, each row with the index of its input record.
 #[derive(Debug, Default)]
@@ -47,6 +53,7 @@ struct Decoded {
     events: (Vec<EventRow>, Vec<usize>),
     letters: (Vec<DeadLetterRow>, Vec<usize>),
     callflow: (Vec<CallflowRow>, Vec<usize>),
+    product: (Vec<ProductRow>, Vec<usize>),
 }
 
 impl Decoded {
@@ -62,6 +69,10 @@ impl Decoded {
                 self.events.0.push(decode::<SessionEvent>(payload)?.into());
                 self.events.1.push(index);
             }
+            Topic::ProductEvents => {
+                self.product.0.push(decode::<ProductEvent>(payload)?.into());
+                self.product.1.push(index);
+            }
             Topic::Callflow => {
                 self.callflow
                     .0
@@ -76,7 +87,7 @@ impl Decoded {
         Ok(())
     }
 
-    fn into_pending(self) -> [Pending; 4] {
+    fn into_pending(self) -> [Pending; 5] {
         [
             Pending {
                 rows: Rows::Sessions(self.sessions.0),
@@ -93,6 +104,10 @@ impl Decoded {
             Pending {
                 rows: Rows::Callflow(self.callflow.0),
                 sources: self.callflow.1,
+            },
+            Pending {
+                rows: Rows::Product(self.product.0),
+                sources: self.product.1,
             },
         ]
     }

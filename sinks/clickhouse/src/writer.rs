@@ -56,6 +56,7 @@ impl RowWriter for ClickHouseWriter {
                 Rows::Events(r) => self.insert(table, r).await,
                 Rows::DeadLetters(r) => self.insert(table, r).await,
                 Rows::Callflow(r) => self.insert(table, r).await,
+                Rows::Product(r) => self.insert(table, r).await,
             }
         })
     }
@@ -105,6 +106,7 @@ fn ids(rows: &Rows) -> Vec<&str> {
         Rows::Events(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
         Rows::DeadLetters(r) => r.iter().map(|x| x.source_topic.as_str()).collect(),
         Rows::Callflow(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
+        Rows::Product(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
     }
 }
 

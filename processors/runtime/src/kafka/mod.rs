@@ -44,6 +44,11 @@ pub trait Publisher: Send + Sync + 'static {
         &self,
         records: Vec<OutRecord>,
     ) -> BoxFuture<'_, Vec<Result<(), PublishError>>>;
+
+    /// Whether the broker answers (health checks). In-memory publishers always do.
+    fn ping(&self, _timeout: std::time::Duration) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 impl<P: Publisher> Publisher for std::sync::Arc<P> {
@@ -52,5 +57,9 @@ impl<P: Publisher> Publisher for std::sync::Arc<P> {
         records: Vec<OutRecord>,
     ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
         self.as_ref().publish_batch(records)
+    }
+
+    fn ping(&self, timeout: std::time::Duration) -> BoxFuture<'_, Result<(), String>> {
+        self.as_ref().ping(timeout)
     }
 }

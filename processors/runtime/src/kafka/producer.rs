@@ -117,4 +117,20 @@ impl Publisher for KafkaPublisher {
     ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
         Box::pin(self.send_all(records))
     }
+
+    fn ping(&self, timeout: std::time::Duration) -> BoxFuture<'_, Result<(), String>> {
+        let producer = self.producer.clone();
+        Box::pin(async move {
+            // librdkafka's metadata call blocks: keep it off the async workers.
+            tokio::task::spawn_blocking(move || {
+                producer
+                    .client()
+                    .fetch_metadata(None, Timeout::After(timeout))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        })
+    }
 }

@@ -1,8 +1,8 @@
-//! Per-key rate limit of the callflow routes (seed 004: 100 requests/s, burst 200), a GCRA bucket per key
-//! (`governor`), with the numbers for `X-RateLimit-Limit/-Remaining/-Reset`.
+//! Per-key rate limits with the same quota for every key — a GCRA bucket per key (`governor`) — with the
+//! numbers for `X-RateLimit-Limit/-Remaining/-Reset`. Used by the callflow routes (100/s, burst 200) and the
+//! seed-002 analytics route (10/min).
 //!
-//! The bucket lives in this edge instance: N instances behind a load balancer allow up to N× the rate.
-//! A shared limit (Redis) belongs with the rate-limit work of the tracking endpoints.
+//! The buckets live in this edge instance: N instances behind a load balancer allow up to N× the rate.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -44,16 +44,18 @@ impl Decision {
 /// A bucket per key.
 pub struct KeyLimiter {
     limiter: Limiter,
-    per_second: NonZeroU32,
+    /// The advertised limit (requests per period).
+    limit: NonZeroU32,
     burst: NonZeroU32,
+    period: Duration,
     clock: DefaultClock,
 }
 
 impl std::fmt::Debug for KeyLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyLimiter")
-            .field("per_second", &self.per_second)
-            .field("burst", &self.burst)
+            .field("limit", &self.limit)
+            .field("period", &self.period)
             .finish()
     }
 }
@@ -66,24 +68,40 @@ fn unix_now() -> u64 {
 }
 
 impl KeyLimiter {
+    /// `per_second` sustained, bursts of `burst`.
     pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
         let quota = Quota::per_second(per_second).allow_burst(burst);
+        Self::with_quota(quota, per_second, burst, Duration::from_secs(1))
+    }
+
+    /// `per_minute` requests a minute, all of them usable at once.
+    pub fn per_minute(per_minute: NonZeroU32) -> Self {
+        Self::with_quota(
+            Quota::per_minute(per_minute),
+            per_minute,
+            per_minute,
+            Duration::from_secs(60),
+        )
+    }
+
+    fn with_quota(quota: Quota, limit: NonZeroU32, burst: NonZeroU32, period: Duration) -> Self {
         Self {
             limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
-            per_second,
+            limit,
             burst,
+            period,
             clock: DefaultClock::default(),
         }
     }
 
     /// Takes one token from `key`'s bucket if there is one.
     pub fn check(&self, key: &str) -> Decision {
-        let limit = self.per_second.get();
+        let limit = self.limit.get();
         match self.limiter.check_key(&key.to_string()) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let missing = self.burst.get().saturating_sub(remaining);
-                let refill = Duration::from_secs_f64(f64::from(missing) / f64::from(limit));
+                let refill = self.period.mul_f64(f64::from(missing) / f64::from(limit));
                 Decision {
                     allowed: true,
                     limit,
@@ -115,6 +133,23 @@ impl KeyLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_per_minute_quota_allows_its_count_then_denies() {
+        let l = KeyLimiter::per_minute(NonZeroU32::new(10).unwrap());
+        for i in 0..10 {
+            let d = l.check("k");
+            assert!(d.allowed, "request {i}");
+            assert_eq!(d.remaining, 9 - i);
+        }
+        let denied = l.check("k");
+        assert!(!denied.allowed);
+        assert!(
+            denied.retry_after >= 5,
+            "one request every 6 s: {}",
+            denied.retry_after
+        );
+    }
 
     #[test]
     fn burst_then_denied_with_retry_information_per_key() {

@@ -1,0 +1,253 @@
+//! The analytics routes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+
+use super::buckets::{fill, Period};
+use super::queries::{self, Filter};
+use crate::events::dialect::Dialect;
+use crate::events::handlers::authenticate;
+use crate::events::reply::EventError;
+use crate::identity::reply::success;
+use crate::state::AppState;
+
+const CACHE_SECS: u64 = 10;
+
+fn iso(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn unix_now() -> u32 {
+    u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX)
+}
+
+fn analytics_error(dialect: Dialect, e: &dyn std::fmt::Display) -> EventError {
+    tracing::error!(error = %e, "analytics query failed");
+    EventError::new(
+        dialect,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ANALYTICS_ERROR",
+        "analytics are unavailable right now; retry later",
+    )
+}
+
+/// Seed 002: `GET /api/v1/analytics/events?project_id&event_name&period` — 10 requests/min per key.
+pub async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let d = Dialect::EventApi;
+    let key = match authenticate(&state, &headers, d).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    let limit = state.analytics_limiter.check(&key.id);
+    let mut response = if !limit.allowed {
+        let mut r = EventError::new(
+            d,
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "10 analytics requests per minute per key",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert("retry-after", limit.retry_after.into());
+        r
+    } else {
+        match event_counts(&state, &key.site, &q).await {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => e.into_response(),
+        }
+    };
+    limit.apply(response.headers_mut());
+    response
+}
+
+async fn event_counts(
+    state: &AppState,
+    site: &str,
+    q: &HashMap<String, String>,
+) -> Result<Value, EventError> {
+    let d = Dialect::EventApi;
+    if let Some(p) = q.get("project_id") {
+        if p != site {
+            return Err(EventError::new(
+                d,
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "this API key does not belong to that project",
+            ));
+        }
+    }
+    let period = match q.get("period") {
+        None => Period::H1,
+        Some(p) => Period::parse(p).ok_or_else(|| {
+            EventError::invalid(d, "period", "period must be one of 15m, 1h, 24h, 7d")
+        })?,
+    };
+    let filter = Filter {
+        event_name: q.get("event_name").filter(|n| !n.is_empty()).cloned(),
+        user_contains: None,
+    };
+    let now = unix_now();
+    let starts = period.starts(now);
+    let from = starts[0];
+    let totals = queries::totals(&state.clickhouse, site, from, now, &filter)
+        .await
+        .map_err(|e| analytics_error(d, &e))?;
+    let counts = queries::per_bucket(&state.clickhouse, site, period, from, now, &filter)
+        .await
+        .map_err(|e| analytics_error(d, &e))?;
+    let buckets: Vec<Value> = fill(&starts, &counts)
+        .into_iter()
+        .map(|(s, c)| json!({ "timestamp": iso(i64::from(s)), "count": c }))
+        .collect();
+    Ok(json!({ "count": totals.events, "unique_users": totals.users, "time_buckets": buckets }))
+}
+
+/// Seed 003: `GET /api/v1/analytics/metrics?timeRange&eventType&userId`, cached 10 s per site and query.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let d = Dialect::EventProcessor;
+    let key = match authenticate(&state, &headers, d).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    let period = match q.get("timeRange") {
+        None => Period::H1,
+        Some(p) => match Period::parse(p) {
+            Some(p) => p,
+            None => {
+                return EventError::invalid(
+                    d,
+                    "timeRange",
+                    "timeRange must be one of 15m, 1h, 24h, 7d",
+                )
+                .into_response()
+            }
+        },
+    };
+    let filter = Filter {
+        event_name: q.get("eventType").filter(|v| !v.is_empty()).cloned(),
+        user_contains: q.get("userId").filter(|v| !v.is_empty()).cloned(),
+    };
+    let cache_key = state.redis.site_key(
+        "cache:metrics",
+        &key.site,
+        &format!(
+            "{}|{}|{}",
+            q.get("timeRange").map_or("1h", String::as_str),
+            filter.event_name.as_deref().unwrap_or(""),
+            filter.user_contains.as_deref().unwrap_or("")
+        ),
+    );
+    if let Some(cached) = cache_get(&state, &cache_key).await {
+        return success(StatusCode::OK, cached);
+    }
+    match metrics_data(&state, &key.site, period, &filter).await {
+        Ok(data) => {
+            cache_put(&state, &cache_key, &data).await;
+            success(StatusCode::OK, data)
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn cache_get(state: &AppState, key: &str) -> Option<Value> {
+    let mut c = tokio::time::timeout(Duration::from_millis(500), state.redis.conn())
+        .await
+        .ok()?
+        .ok()?;
+    let raw: Option<String> = c.get(key).await.ok()?;
+    raw.and_then(|r| serde_json::from_str(&r).ok())
+}
+
+async fn cache_put(state: &AppState, key: &str, data: &Value) {
+    if let Ok(Ok(mut c)) =
+        tokio::time::timeout(Duration::from_millis(500), state.redis.conn()).await
+    {
+        let _: Result<(), _> = c.set_ex(key, data.to_string(), CACHE_SECS).await;
+    }
+}
+
+async fn metrics_data(
+    state: &AppState,
+    site: &str,
+    period: Period,
+    f: &Filter,
+) -> Result<Value, EventError> {
+    let d = Dialect::EventProcessor;
+    let err = |e: clickhouse::error::Error| analytics_error(d, &e);
+    let now = unix_now();
+    let starts = period.starts(now);
+    let from = starts[0];
+    let ch = &state.clickhouse;
+    let totals = queries::totals(ch, site, from, now, f).await.map_err(err)?;
+    let types = queries::by_type(ch, site, from, now, f)
+        .await
+        .map_err(err)?;
+    let users = queries::top_users(ch, site, from, now, f)
+        .await
+        .map_err(err)?;
+    let counts = queries::per_bucket(ch, site, period, from, now, f)
+        .await
+        .map_err(err)?;
+    let pct = |n: u64| {
+        if totals.events == 0 {
+            0.0
+        } else {
+            (n as f64 * 1000.0 / totals.events as f64).round() / 10.0
+        }
+    };
+    let avg = if totals.users == 0 {
+        0.0
+    } else {
+        (totals.events as f64 * 100.0 / totals.users as f64).round() / 100.0
+    };
+    Ok(json!({
+        "totalEvents": totals.events,
+        "timeRange": { "start": iso(i64::from(from)), "end": iso(i64::from(now)) },
+        "eventsByType": types.iter().map(|t| json!({ "eventType": t.event_name, "count": t.events, "percentage": pct(t.events) })).collect::<Vec<_>>(),
+        "topUsers": users.into_iter().map(|mut u| {
+            u.types.sort();
+            json!({ "userId": u.user_id, "eventCount": u.events, "lastEventAt": iso(u.last_ms.div_euclid(1000)), "eventTypes": u.types })
+        }).collect::<Vec<_>>(),
+        "eventsOverTime": fill(&starts, &counts).into_iter().map(|(s, c)| json!({ "timestamp": iso(i64::from(s)), "count": c })).collect::<Vec<_>>(),
+        "avgEventsPerUser": avg,
+        "uniqueUsers": totals.users,
+        "uniqueSessions": totals.sessions,
+    }))
+}
+
+/// Seed 003: `GET /api/v1/events/stats` — what the caller's site ingested, from ClickHouse.
+pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let d = Dialect::EventProcessor;
+    let key = match authenticate(&state, &headers, d).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    match queries::ingestion(&state.clickhouse, &key.site, unix_now()).await {
+        Ok(i) => success(
+            StatusCode::OK,
+            json!({
+                "ingestionRate": (i.last_minute as f64 * 10.0 / 60.0).round() / 10.0,
+                "totalIngested": i.total,
+                "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }),
+        ),
+        Err(e) => analytics_error(d, &e).into_response(),
+    }
+}

@@ -1,0 +1,69 @@
+//! Edge deduplication: the first event with a given client id (per site) claims it in Redis for 7 days;
+//! later ones learn the first one's event id. One pipelined round trip per request (two when there are
+//! duplicates), never one per event.
+
+use redis::RedisResult;
+
+use crate::redis_store::Store;
+
+const CLAIM_TTL_SECS: u64 = 7 * 24 * 3600;
+
+fn key(store: &Store, site: &str, client_id: &str) -> String {
+    store.site_key("dedup", site, client_id)
+}
+
+/// Claims each `(client_id, event_id)`; returns, per claim, `None` when it is new, or the event id of the
+/// earlier event with that client id.
+pub async fn claim(
+    store: &Store,
+    site: &str,
+    claims: &[(String, String)],
+) -> RedisResult<Vec<Option<String>>> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = store.conn().await?;
+    let mut pipe = redis::pipe();
+    for (client_id, event_id) in claims {
+        pipe.cmd("SET")
+            .arg(key(store, site, client_id))
+            .arg(event_id)
+            .arg("NX")
+            .arg("EX")
+            .arg(CLAIM_TTL_SECS);
+    }
+    let set: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+    let taken: Vec<usize> = set
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let mut out = vec![None; claims.len()];
+    if taken.is_empty() {
+        return Ok(out);
+    }
+    let mut pipe = redis::pipe();
+    for &i in &taken {
+        pipe.get(key(store, site, &claims[i].0));
+    }
+    let earlier: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+    for (i, id) in taken.into_iter().zip(earlier) {
+        // A claim that expired between the two calls counts as the earlier event's own id.
+        out[i] = Some(id.unwrap_or_else(|| claims[i].1.clone()));
+    }
+    Ok(out)
+}
+
+/// Gives claims back (their events were not stored), so a retry is not taken for a duplicate.
+pub async fn release(store: &Store, site: &str, client_ids: &[String]) -> RedisResult<()> {
+    if client_ids.is_empty() {
+        return Ok(());
+    }
+    let mut conn = store.conn().await?;
+    let mut pipe = redis::pipe();
+    for c in client_ids {
+        pipe.del(key(store, site, c));
+    }
+    pipe.query_async::<()>(&mut conn).await
+}

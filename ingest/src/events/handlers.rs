@@ -1,0 +1,337 @@
+//! `POST /api/v1/events` and `POST /api/v1/events/batch`: parse → dialect → API key → validate → per-key
+//! rate → edge dedup → publish (pipelined) → answer in the dialect's shape.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use opsmantik_runtime::kafka::OutRecord;
+use opsmantik_runtime::now_ms;
+use opsmantik_schemas::{encode, ProductEvent, Topic};
+use serde_json::{json, Value};
+
+use super::dedup;
+use super::dialect::{self, Dialect};
+use super::reply::EventError;
+use super::validate::{validate, ValidEvent};
+use super::MAX_BATCH_EVENTS;
+use crate::identity::keys::{self, presented_key, KeyRecord};
+use crate::identity::reply::success;
+use crate::state::AppState;
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Accepted(String),
+    Duplicate(String),
+    Rejected { field: String, message: String },
+    Failed(String),
+}
+
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Value, EventError> {
+    let body = body.map_err(|e| {
+        let msg = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "body exceeds 1 MB".to_string()
+        } else {
+            e.body_text()
+        };
+        EventError::invalid(Dialect::EventApi, "body", msg)
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        EventError::invalid(
+            Dialect::EventApi,
+            "body",
+            format!("body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// The caller's key, answered in `dialect` when missing or unknown.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    dialect: Dialect,
+) -> Result<KeyRecord, EventError> {
+    let Some(key) = presented_key(headers) else {
+        return Err(EventError::new(
+            dialect,
+            StatusCode::UNAUTHORIZED,
+            "MISSING_API_KEY",
+            "an API key is required (x-api-key or Authorization: Bearer)",
+        ));
+    };
+    match keys::lookup(&state.redis, &state.identity.keys, &key).await {
+        Ok(Some(record)) => Ok(record),
+        Ok(None) => Err(EventError::new(
+            dialect,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_API_KEY",
+            "the API key is invalid or revoked",
+        )),
+        Err(e) => Err(EventError::internal(dialect, &e)),
+    }
+}
+
+fn event_id(dialect: Dialect, site: &str, client_id: Option<&str>) -> String {
+    match (dialect, client_id) {
+        // Deterministic: the same idempotency key of the same site is the same event downstream too.
+        (Dialect::EventApi, Some(k)) => {
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{site}:{k}").as_bytes())
+                .to_string()
+        }
+        (Dialect::EventApi, None) => uuid::Uuid::now_v7().to_string(),
+        (Dialect::EventProcessor, Some(id)) => id.to_string(),
+        (Dialect::EventProcessor, None) => format!("evt_{}", uuid::Uuid::now_v7().simple()),
+    }
+}
+
+/// Rate-checks, deduplicates and publishes `valid` (index, event); returns an outcome per index.
+async fn ingest(
+    state: &AppState,
+    key: &KeyRecord,
+    dialect: Dialect,
+    valid: Vec<(usize, ValidEvent)>,
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), EventError> {
+    if !state
+        .event_limits
+        .allow(&key.id, key.rate_per_minute, valid.len() as u32)
+    {
+        return Err(EventError::new(
+            dialect,
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!(
+                "this API key may send {} events per minute",
+                key.rate_per_minute
+            ),
+        ));
+    }
+    let site = &key.site;
+    let ids: Vec<String> = valid
+        .iter()
+        .map(|(_, e)| event_id(dialect, site, e.client_id.as_deref()))
+        .collect();
+    let claims: Vec<(String, String)> = valid
+        .iter()
+        .zip(&ids)
+        .filter_map(|((_, e), id)| e.client_id.clone().map(|c| (c, id.clone())))
+        .collect();
+    let earlier = dedup::claim(&state.redis, site, &claims).await.unwrap_or_else(|e| {
+        // Fail open: ids are deterministic, so ClickHouse still deduplicates what the edge could not.
+        tracing::warn!(error = %e, "dedup store unavailable; accepting without edge deduplication");
+        metrics::counter!("edge_dedup_unavailable_total").increment(1);
+        vec![None; claims.len()]
+    });
+    let mut earlier = earlier.into_iter();
+    let received_at = now_ms();
+    let mut records = Vec::new();
+    let mut sent = Vec::new();
+    for ((index, e), id) in valid.into_iter().zip(ids) {
+        if e.client_id.is_some() {
+            if let Some(Some(first)) = earlier.next() {
+                outcomes[index] = Some(Outcome::Duplicate(first));
+                continue;
+            }
+        }
+        let record = ProductEvent {
+            event_id: id.clone(),
+            site: site.clone(),
+            user_id: e.user_id,
+            session_id: e.session_id,
+            event_name: e.event_name,
+            timestamp: e.timestamp_ms,
+            received_at,
+            metadata_json: e.metadata_json,
+            payload_json: e.payload_json,
+            priority: e.priority,
+            idempotency_key: e.client_id.clone(),
+            dialect: dialect.name().to_string(),
+        };
+        let payload = encode(&record).map_err(|err| EventError::internal(dialect, &err))?;
+        records.push(OutRecord {
+            topic: state.topics.name(Topic::ProductEvents),
+            key: format!("{site}:{}", record.user_id).into_bytes(),
+            payload,
+        });
+        sent.push((index, id, e.client_id));
+    }
+    let results = state.publish_many(records).await;
+    let mut released = Vec::new();
+    for ((index, id, client_id), result) in sent.into_iter().zip(results) {
+        outcomes[index] = Some(match result {
+            Ok(()) => Outcome::Accepted(id),
+            Err(()) => {
+                released.extend(client_id);
+                Outcome::Failed(id)
+            }
+        });
+    }
+    if let Err(e) = dedup::release(&state.redis, site, &released).await {
+        tracing::warn!(error = %e, "could not release dedup claims of failed events");
+    }
+    Ok(())
+}
+
+pub async fn single(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match single_inner(&state, &headers, body).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn single_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Response> {
+    let body = read_body(body).map_err(IntoResponse::into_response)?;
+    let dialect = match &body {
+        Value::Object(o) => dialect::of_event(o),
+        _ => Dialect::EventApi,
+    };
+    let key = authenticate(state, headers, dialect)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let event = validate(dialect, &body, now_ms())
+        .map_err(|p| EventError::invalid(dialect, &p.field, p.message).into_response())?;
+    let mut outcomes = vec![None];
+    ingest(state, &key, dialect, vec![(0, event)], &mut outcomes)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(match (dialect, outcomes.pop().flatten()) {
+        (Dialect::EventApi, Some(Outcome::Accepted(id))) => {
+            Json(json!({ "event_id": id, "status": "accepted" })).into_response()
+        }
+        (Dialect::EventApi, Some(Outcome::Duplicate(id))) => {
+            Json(json!({ "event_id": id, "status": "duplicate" })).into_response()
+        }
+        (Dialect::EventProcessor, Some(Outcome::Accepted(id))) => success(
+            StatusCode::ACCEPTED,
+            json!({ "eventId": id, "accepted": true, "duplicate": false, "message": "Event accepted for processing" }),
+        ),
+        (Dialect::EventProcessor, Some(Outcome::Duplicate(id))) => success(
+            StatusCode::OK,
+            json!({ "eventId": id, "accepted": false, "duplicate": true, "message": "Event already processed (duplicate)" }),
+        ),
+        (d, _) => EventError::internal(d, &"event not acknowledged by the broker").into_response(),
+    })
+}
+
+pub async fn batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match batch_inner(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn batch_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, EventError> {
+    let body = read_body(body)?;
+    let dialect = dialect::of_batch(&body);
+    let key = authenticate(state, headers, dialect).await?;
+    let events = match (&body, dialect) {
+        (Value::Array(a), Dialect::EventApi) => a.clone(),
+        (Value::Object(o), Dialect::EventProcessor) => match o.get("events") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => {
+                return Err(EventError::invalid(
+                    dialect,
+                    "events",
+                    "events must be an array",
+                ))
+            }
+        },
+        _ => {
+            return Err(EventError::invalid(
+                dialect,
+                "body",
+                "a batch is a JSON array of events (or { \"events\": [...] })",
+            ))
+        }
+    };
+    if events.is_empty() || events.len() > MAX_BATCH_EVENTS {
+        return Err(EventError::invalid(
+            dialect,
+            "events",
+            format!("a batch holds 1 to {MAX_BATCH_EVENTS} events"),
+        ));
+    }
+    let now = now_ms();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
+    let mut valid = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        match validate(dialect, e, now) {
+            Ok(v) => valid.push((i, v)),
+            Err(p) => {
+                outcomes[i] = Some(Outcome::Rejected {
+                    field: p.field,
+                    message: p.message,
+                })
+            }
+        }
+    }
+    ingest(state, &key, dialect, valid, &mut outcomes).await?;
+    let outcomes: Vec<Outcome> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Failed(String::new())))
+        .collect();
+    Ok(batch_reply(dialect, &outcomes))
+}
+
+fn batch_reply(dialect: Dialect, outcomes: &[Outcome]) -> Response {
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let accepted = count(|o| matches!(o, Outcome::Accepted(_)));
+    let duplicates = count(|o| matches!(o, Outcome::Duplicate(_)));
+    let rejected = count(|o| matches!(o, Outcome::Rejected { .. }));
+    let failed = count(|o| matches!(o, Outcome::Failed(_)));
+    // Failed events were not stored: the whole answer says so, and names them, so the client retries them.
+    let status = if failed > 0 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if dialect == Dialect::EventApi {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let results: Vec<Value> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(index, o)| match o {
+            Outcome::Accepted(id) => json!({ "index": index, "event_id": id, "status": "accepted" }),
+            Outcome::Duplicate(id) => json!({ "index": index, "event_id": id, "status": "duplicate" }),
+            Outcome::Rejected { field, message } => json!({ "index": index, "status": "rejected", "error": { "field": field, "message": message } }),
+            Outcome::Failed(_) => json!({ "index": index, "status": "failed" }),
+        })
+        .collect();
+    match dialect {
+        Dialect::EventApi => (status, Json(json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected, "failed": failed, "results": results }))).into_response(),
+        Dialect::EventProcessor => {
+            let ids: Vec<&str> = outcomes.iter().filter_map(|o| match o {
+                Outcome::Accepted(id) | Outcome::Duplicate(id) => Some(id.as_str()),
+                _ => None,
+            }).collect();
+            let errors: Vec<Value> = outcomes.iter().enumerate().filter_map(|(index, o)| match o {
+                Outcome::Rejected { field, message } => Some(json!({ "index": index, "field": field, "message": message })),
+                Outcome::Failed(_) => Some(json!({ "index": index, "field": null, "message": "not stored; retry" })),
+                _ => None,
+            }).collect();
+            success(status, json!({
+                "accepted": accepted, "duplicates": duplicates, "rejected": rejected, "failed": failed,
+                "total": outcomes.len(), "eventIds": ids, "errors": errors,
+                "message": if failed > 0 { "Batch partly stored; retry the failed events" } else { "Batch processed successfully" },
+            }))
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Responses of the event routes in each dialect's documented shape.
+//! Seed 002 errors: `{ "error": "<code>", "message", "code": <status> }`; seed 003 errors:
+//! `{ "success": false, "error": { "code", "message", "details"? } }`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::dialect::Dialect;
+use crate::identity::reply::Failure;
+
+/// An error of the event routes, answered in `dialect`'s shape.
+#[derive(Debug, Clone)]
+pub struct EventError {
+    pub dialect: Dialect,
+    pub status: StatusCode,
+    /// Seed-003 code (`VALIDATION_ERROR`, `MISSING_API_KEY`, ...); seed 002 gets its lower-case form.
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl EventError {
+    pub fn new(
+        dialect: Dialect,
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        crate::metrics::rejected("events", code);
+        Self {
+            dialect,
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn invalid(dialect: Dialect, field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_string()),
+            ..Self::new(
+                dialect,
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                message,
+            )
+        }
+    }
+
+    pub fn internal(dialect: Dialect, detail: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "event ingestion failed");
+        Self::new(
+            dialect,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "INGESTION_ERROR",
+            "the events could not be stored right now; retry later",
+        )
+    }
+}
+
+impl IntoResponse for EventError {
+    fn into_response(self) -> Response {
+        match self.dialect {
+            Dialect::EventApi => {
+                let error = if self.code == "VALIDATION_ERROR" {
+                    "invalid_request".to_string()
+                } else {
+                    self.code.to_ascii_lowercase()
+                };
+                let mut body = json!({ "error": error, "message": self.message, "code": self.status.as_u16() });
+                if let Some(f) = self.field {
+                    body["field"] = json!(f);
+                }
+                (self.status, Json(body)).into_response()
+            }
+            Dialect::EventProcessor => {
+                let mut f = Failure {
+                    status: self.status,
+                    code: self.code,
+                    message: self.message,
+                    details: None,
+                };
+                if let Some(field) = self.field {
+                    f = f.with_details(json!([{ "field": field }]));
+                }
+                f.into_response()
+            }
+        }
+    }
+}

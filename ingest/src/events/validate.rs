@@ -1,0 +1,148 @@
+//! Validation of one product event in either dialect. Pure; a problem names its field.
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use super::dialect::Dialect;
+
+const MAX_NAME: usize = 100;
+const MAX_ID: usize = 128;
+const MAX_METADATA_BYTES: usize = 10 * 1024;
+const MAX_MS: i64 = u32::MAX as i64 * 1000;
+
+/// A field's problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+fn problem(field: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A valid event, before the edge gives it an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent {
+    pub event_name: String,
+    pub user_id: String,
+    pub session_id: Option<String>,
+    pub timestamp_ms: i64,
+    pub metadata_json: String,
+    pub payload_json: Option<String>,
+    pub priority: Option<i32>,
+    /// `idempotency_key` (002) or `eventId` (003): the client's id for deduplication.
+    pub client_id: Option<String>,
+}
+
+fn text(
+    obj: &Map<String, Value>,
+    field: &str,
+    max: usize,
+    required: bool,
+) -> Result<Option<String>, Problem> {
+    match obj.get(field) {
+        None | Some(Value::Null) if required => Err(problem(field, format!("{field} is required"))),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if required && s.trim().is_empty() => {
+            Err(problem(field, format!("{field} is required")))
+        }
+        Some(Value::String(s)) if s.chars().count() > max => Err(problem(
+            field,
+            format!("{field} must be at most {max} characters"),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(problem(field, format!("{field} must be a string"))),
+    }
+}
+
+fn object(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, Problem> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => {
+            let s = v.to_string();
+            if s.len() > MAX_METADATA_BYTES {
+                Err(problem(
+                    field,
+                    format!("{field} must be at most {MAX_METADATA_BYTES} bytes"),
+                ))
+            } else {
+                Ok(Some(s))
+            }
+        }
+        Some(_) => Err(problem(field, format!("{field} must be an object"))),
+    }
+}
+
+fn time(
+    obj: &Map<String, Value>,
+    field: &str,
+    required: bool,
+    now_ms: i64,
+) -> Result<i64, Problem> {
+    match text(obj, field, 64, required)? {
+        None => Ok(now_ms),
+        Some(t) => {
+            let ms = DateTime::parse_from_rfc3339(&t)
+                .map_err(|_| {
+                    problem(
+                        field,
+                        format!("{field} must be an ISO 8601 date-time with a time zone"),
+                    )
+                })?
+                .timestamp_millis();
+            if (0..MAX_MS).contains(&ms) {
+                Ok(ms)
+            } else {
+                Err(problem(
+                    field,
+                    format!("{field} must lie between 1970 and 2106"),
+                ))
+            }
+        }
+    }
+}
+
+/// Validates one event object of `dialect`.
+pub fn validate(dialect: Dialect, event: &Value, now_ms: i64) -> Result<ValidEvent, Problem> {
+    let Value::Object(obj) = event else {
+        return Err(problem("event", "each event must be a JSON object"));
+    };
+    match dialect {
+        Dialect::EventApi => Ok(ValidEvent {
+            event_name: text(obj, "event_name", MAX_NAME, true)?.unwrap_or_default(),
+            user_id: text(obj, "user_id", MAX_ID, false)?.unwrap_or_default(),
+            session_id: None,
+            timestamp_ms: time(obj, "timestamp", false, now_ms)?,
+            metadata_json: object(obj, "metadata")?.unwrap_or_else(|| "{}".into()),
+            payload_json: None,
+            priority: None,
+            client_id: text(obj, "idempotency_key", MAX_ID, false)?,
+        }),
+        Dialect::EventProcessor => {
+            let priority = match obj.get("priority") {
+                None | Some(Value::Null) => 1,
+                Some(v) => v.as_i64().filter(|p| (1..=10).contains(p)).ok_or_else(|| {
+                    problem("priority", "priority must be an integer from 1 to 10")
+                })? as i32,
+            };
+            Ok(ValidEvent {
+                event_name: text(obj, "eventType", MAX_NAME, true)?.unwrap_or_default(),
+                user_id: text(obj, "userId", MAX_ID, true)?.unwrap_or_default(),
+                session_id: text(obj, "sessionId", MAX_ID, true)?,
+                timestamp_ms: time(obj, "timestamp", true, now_ms)?,
+                metadata_json: object(obj, "metadata")?.unwrap_or_else(|| "{}".into()),
+                payload_json: object(obj, "payload")?,
+                priority: Some(priority),
+                client_id: text(obj, "eventId", MAX_ID, false)?.filter(|id| !id.is_empty()),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
