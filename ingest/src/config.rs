@@ -40,3 +40,13 @@ impl EdgeConfig {
         Duration::from_millis(self.publish_timeout_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::EdgeConfig::command().debug_assert();
+    }
+}

@@ -119,7 +119,9 @@ pub async fn run(
         identity,
         redis,
         event_limits: Default::default(),
-        analytics_limiter: Arc::new(rate_limit::KeyLimiter::per_minute(analytics::PER_MINUTE_PER_KEY)),
+        analytics_limiter: Arc::new(rate_limit::KeyLimiter::per_minute(
+            analytics::PER_MINUTE_PER_KEY,
+        )),
     };
     let app = router(state, config.max_body_bytes);
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");

@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 pub struct RedisConfig {
     /// Redis URL.
     #[arg(
+        id = "redis_url",
         long = "redis-url",
         env = "REDIS_URL",
         default_value = "redis://127.0.0.1:6379"

@@ -7,6 +7,7 @@
 
 mod pipeline;
 mod service;
+pub mod smtp;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -19,6 +20,10 @@ pub use service::{free_port, Binary, Service};
 /// Kafka and ClickHouse addresses of the local stack.
 pub fn brokers() -> String {
     std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 pub fn clickhouse_url() -> String {
@@ -64,6 +69,9 @@ impl Env {
                 "KAFKA_SESSION_TIMEOUT_MS".into(),
                 self.kafka.session_timeout_ms.to_string(),
             ),
+            ("REDIS_URL".into(), redis_url()),
+            ("REDIS_KEY_PREFIX".into(), format!("{}:", self.name)),
+            ("JWT_SECRET".into(), format!("jwt-secret-{}", self.name)),
             (
                 "RUST_LOG".into(),
                 std::env::var("E2E_LOG").unwrap_or_else(|_| "info".into()),

@@ -61,6 +61,15 @@ impl Pipeline {
         .await
     }
 
+    /// Kills the edge (SIGKILL) and starts a new one on the same address.
+    pub async fn restart_edge(&mut self) -> anyhow::Result<()> {
+        if let Some(edge) = self.edge.take() {
+            edge.kill();
+        }
+        self.edge = Some(Service::start(Binary::Edge, &self.vars, &self.tag));
+        self.wait_healthy().await
+    }
+
     /// Starts a fresh sink process (after the old one was killed).
     pub fn restart_sink(&mut self) {
         self.sink = Some(Service::start(

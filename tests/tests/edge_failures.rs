@@ -49,6 +49,24 @@ async fn broker_down_means_503_within_5_seconds_never_200() -> anyhow::Result<()
     );
     let body: Value = r.json().await?;
     assert_eq!(body["error"]["code"], "broker_unavailable");
+
+    let health = reqwest::get(format!("{base}/api/health")).await?;
+    assert_eq!(health.status().as_u16(), 503);
+    let health: Value = health.json().await?;
+    assert_eq!(
+        (
+            health["status"].as_str(),
+            health["services"]["broker"]["status"].as_str()
+        ),
+        (Some("unhealthy"), Some("down"))
+    );
+    assert_eq!(
+        reqwest::get(format!("{base}/api/ready"))
+            .await?
+            .status()
+            .as_u16(),
+        503
+    );
     Ok(())
 }
 

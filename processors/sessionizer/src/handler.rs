@@ -138,5 +138,12 @@ impl BatchHandler for SessionizerHandler {
 }
 
 #[cfg(test)]
+#[test]
+fn the_command_line_is_well_formed() {
+    use clap::CommandFactory;
+    SessionizerConfig::command().debug_assert();
+}
+
+#[cfg(test)]
 #[path = "handler_tests.rs"]
 mod tests;

@@ -17,3 +17,13 @@ pub struct SinkConfig {
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::SinkConfig::command().debug_assert();
+    }
+}
