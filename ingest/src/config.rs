@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::callflow::CallflowConfig;
 use crate::identity::IdentityConfig;
-use crate::redis_store::RedisConfig;
 use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig, TelemetryConfig};
+use opsmantik_runtime::redis::RedisConfig;
 
 /// Everything the edge reads from flags and environment.
 #[derive(Debug, Clone, clap::Parser)]
@@ -21,6 +21,12 @@ pub struct EdgeConfig {
     /// Longest a write waits for the broker's acknowledgement before answering 503 (ms).
     #[arg(long, env = "EDGE_PUBLISH_TIMEOUT_MS", default_value_t = 5000)]
     pub publish_timeout_ms: u64,
+    /// Origins allowed on the tracking endpoints for every site, comma separated (each site adds its own).
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
+    /// How often the edge reloads the sites from Redis (ms).
+    #[arg(long, env = "SITE_REFRESH_MS", default_value_t = 2000)]
+    pub site_refresh_ms: u64,
     #[command(flatten)]
     pub callflow: CallflowConfig,
     #[command(flatten)]
@@ -36,6 +42,10 @@ pub struct EdgeConfig {
 }
 
 impl EdgeConfig {
+    pub fn site_refresh(&self) -> Duration {
+        Duration::from_millis(self.site_refresh_ms.max(100))
+    }
+
     pub fn publish_timeout(&self) -> Duration {
         Duration::from_millis(self.publish_timeout_ms)
     }

@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod callflow;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod event_time;
 pub mod events;
@@ -14,9 +15,10 @@ pub mod extract;
 pub mod identity;
 pub mod metrics;
 pub mod rate_limit;
-pub mod redis_store;
 pub mod request_id;
 pub mod routes;
+pub mod signature;
+pub mod sites;
 pub mod state;
 pub mod sync_payload;
 
@@ -40,7 +42,24 @@ use state::AppState;
 /// Builds the router over `state`.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let tracking = Router::new()
-        .route("/api/sync", post(routes::sync::post))
+        .route(
+            "/api/sync",
+            post(routes::sync::post)
+                .get(routes::sync::diag)
+                .options(preflight),
+        )
+        .route(
+            "/api/call-event",
+            post(routes::call_event::v1).options(preflight),
+        )
+        .route(
+            "/api/call-event/v2",
+            post(routes::call_event::v2).options(preflight),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.cors.clone(),
+            cors::layer,
+        ))
         .merge(callflow::routes(&state))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let events = Router::new()
@@ -84,6 +103,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
+/// Preflights are answered by the CORS layer; this only runs if the layer let one through.
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
 /// The log span of a request, carrying its id.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request
@@ -106,8 +130,9 @@ pub async fn run(
     spawn_limiter_sweeper(&callflow, shutdown.clone());
     let identity =
         identity::Identity::from_config(&config.identity).map_err(RuntimeError::Config)?;
-    let redis = redis_store::Store::new(&config.redis)
+    let redis = opsmantik_runtime::redis::Store::new(&config.redis)
         .map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
+    let sites = load_sites(&redis, &config, &shutdown).await;
     let state = AppState {
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),
@@ -117,6 +142,8 @@ pub async fn run(
         started: Instant::now(),
         callflow,
         identity,
+        cors: cors::Cors::new(&config.allowed_origins, sites.clone()),
+        sites,
         redis,
         event_limits: Default::default(),
         analytics_limiter: Arc::new(rate_limit::KeyLimiter::per_minute(
@@ -148,4 +175,24 @@ fn spawn_limiter_sweeper(callflow: &callflow::CallflowState, shutdown: Cancellat
             }
         }
     });
+}
+
+/// Loads the sites once before serving (so the first requests find them) and keeps them fresh.
+async fn load_sites(
+    redis: &opsmantik_runtime::redis::Store,
+    config: &EdgeConfig,
+    shutdown: &CancellationToken,
+) -> sites::SiteCache {
+    let cache = sites::SiteCache::default();
+    match tokio::time::timeout(std::time::Duration::from_secs(3), sites::list(redis)).await {
+        Ok(Ok(list)) => cache.load(list),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "sites not loaded at start-up; retrying in the background")
+        }
+        Err(_) => {
+            tracing::warn!("sites not loaded at start-up (timeout); retrying in the background")
+        }
+    }
+    cache.spawn_refresh(redis.clone(), config.site_refresh(), shutdown.clone());
+    cache
 }

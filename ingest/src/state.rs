@@ -8,11 +8,13 @@ use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
 use crate::callflow::CallflowState;
+use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::limits::EventLimits;
 use crate::identity::Identity;
 use crate::rate_limit::KeyLimiter;
-use crate::redis_store::Store;
+use crate::sites::SiteCache;
+use opsmantik_runtime::redis::Store;
 
 /// Shared handler state. Cheap to clone.
 #[derive(Clone)]
@@ -25,6 +27,8 @@ pub struct AppState {
     pub started: Instant,
     pub callflow: CallflowState,
     pub identity: Identity,
+    pub sites: SiteCache,
+    pub cors: Cors,
     pub redis: Store,
     pub event_limits: Arc<EventLimits>,
     /// 10 requests per minute per key on the seed-002 analytics route.
@@ -93,7 +97,7 @@ impl AppState {
     pub fn for_tests(publisher: Arc<dyn Publisher>, topics: Topics) -> Self {
         use crate::callflow::CallflowConfig;
         use crate::identity::IdentityConfig;
-        use crate::redis_store::RedisConfig;
+        use opsmantik_runtime::redis::RedisConfig;
         #[allow(clippy::expect_used)]
         let redis = Store::new(&RedisConfig {
             url: "redis://127.0.0.1:6379".into(),
@@ -106,7 +110,10 @@ impl AppState {
         #[allow(clippy::expect_used)]
         let identity =
             Identity::from_config(&IdentityConfig::for_tests()).expect("test identity config");
+        let sites = SiteCache::default();
         Self {
+            cors: Cors::new("", sites.clone()),
+            sites,
             publisher,
             topics,
             clickhouse: clickhouse::Client::default().with_url("http://127.0.0.1:8123"),

@@ -12,6 +12,7 @@ use axum::http::{Request, StatusCode};
 use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use opsmantik_ingest::router;
+use opsmantik_ingest::sites::Site;
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::{MemoryPublisher, OutRecord, PublishError, Publisher};
 use opsmantik_schemas::{decode, Topics, TrackingHit};
@@ -19,7 +20,18 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn state(publisher: Arc<dyn Publisher>) -> AppState {
-    AppState::for_tests(publisher, Topics::new("t"))
+    let state = AppState::for_tests(publisher, Topics::new("t"));
+    let site = |public_id: &str| Site {
+        id: format!("id-{public_id}"),
+        public_id: public_id.into(),
+        name: public_id.into(),
+        domain: "x.example".into(),
+        allowed_origins: vec!["https://shop.example".into()],
+        secret: "secret".into(),
+        time_zone: "Europe/Istanbul".into(),
+    };
+    state.sites.load(vec![site("a"), site("site1")]);
+    state
 }
 
 async fn call(app: axum::Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use opsmantik_e2e::Env;
 use opsmantik_ingest::identity::keys;
-use opsmantik_ingest::redis_store::{RedisConfig, Store};
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::{KafkaPublisher, OutRecord, Publisher};
+use opsmantik_runtime::redis::{RedisConfig, Store};
 use opsmantik_schemas::{encode, ProductEvent, Topic};
 use serde_json::{json, Value};
 

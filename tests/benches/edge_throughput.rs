@@ -80,6 +80,15 @@ async fn main() -> anyhow::Result<()> {
         env.kafka.topics(),
     );
     state.clickhouse = env.ch();
+    state.sites.load(vec![opsmantik_ingest::sites::Site {
+        id: "bench-site".into(),
+        public_id: "bench".into(),
+        name: "bench".into(),
+        domain: "shop.example".into(),
+        allowed_origins: vec![],
+        secret: "bench".into(),
+        time_zone: "Europe/Istanbul".into(),
+    }]);
     let edge_url = serve(opsmantik_ingest::router(state, 64 * 1024)).await;
     let bare_url = serve(Router::new().route("/api/sync", post(bare))).await;
 

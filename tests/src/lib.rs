@@ -70,6 +70,7 @@ impl Env {
                 self.kafka.session_timeout_ms.to_string(),
             ),
             ("REDIS_URL".into(), redis_url()),
+            ("SITE_REFRESH_MS".into(), "200".into()),
             ("REDIS_KEY_PREFIX".into(), format!("{}:", self.name)),
             ("JWT_SECRET".into(), format!("jwt-secret-{}", self.name)),
             (
@@ -82,6 +83,30 @@ impl Env {
             vars.push(("KAFKA_DEBUG".into(), debug));
         }
         vars
+    }
+
+    /// This test's Redis (its own key prefix).
+    pub fn redis(&self) -> anyhow::Result<opsmantik_runtime::redis::Store> {
+        let config = opsmantik_runtime::redis::RedisConfig {
+            url: redis_url(),
+            key_prefix: format!("{}:", self.name),
+        };
+        Ok(opsmantik_runtime::redis::Store::new(&config)?)
+    }
+
+    /// Creates a site (before the pipeline starts, or at most `SITE_REFRESH_MS` before it is used).
+    pub async fn create_site(
+        &self,
+        name: &str,
+        origins: &[&str],
+    ) -> anyhow::Result<opsmantik_ingest::sites::Site> {
+        let new = opsmantik_ingest::sites::NewSite {
+            name: name.to_string(),
+            domain: format!("{name}.example"),
+            allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+            time_zone: None,
+        };
+        Ok(opsmantik_ingest::sites::create(&self.redis()?, new).await?)
     }
 
     /// A ClickHouse client on this test's database.

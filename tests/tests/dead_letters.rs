@@ -20,20 +20,21 @@ struct Letter {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poison_record_is_dead_lettered_and_does_not_block_its_partition() -> anyhow::Result<()> {
     let env = Env::new("poison").await?;
+    let site = env.create_site("poison", &[]).await?.public_id;
     let p = Pipeline::start(&env).await?;
     let publisher = KafkaPublisher::new(&env.kafka)?;
     // Same key as the visitor below: same partition, and the poison comes first.
     publisher
         .publish_one(OutRecord {
             topic: env.kafka.topics().name(Topic::Tracking),
-            key: b"site_p:fpP".to_vec(),
+            key: format!("{site}:fpP").into_bytes(),
             payload: b"this is not avro".to_vec(),
         })
         .await?;
     let (status, _) = p
         .post(
             "/api/sync",
-            &hit("site_p", "fpP", "SP", "https://x/", 0, "after"),
+            &hit(&site, "fpP", "SP", "https://x/", 0, "after"),
         )
         .await?;
     assert_eq!(status, 200);

@@ -5,14 +5,30 @@
 use std::time::{Duration, Instant};
 
 use opsmantik_e2e::{free_port, wait_for, Binary, Service};
+use opsmantik_ingest::sites::{self, NewSite};
+use opsmantik_runtime::redis::{RedisConfig, Store};
 use serde_json::{json, Value};
 
-async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String)> {
+/// Starts a lone edge with a site of its own (no topics or database needed); returns the site's public id.
+async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String, String)> {
     let port = free_port();
+    let prefix = format!("{tag}_{}:", uuid::Uuid::new_v4().simple());
+    let store = Store::new(&RedisConfig {
+        url: opsmantik_e2e::redis_url(),
+        key_prefix: prefix.clone(),
+    })?;
+    let new = NewSite {
+        name: tag.into(),
+        domain: "x.example".into(),
+        allowed_origins: vec![],
+        time_zone: None,
+    };
+    let site = sites::create(&store, new).await?.public_id;
     let vars: Vec<(String, String)> = vec![
         ("KAFKA_BROKERS".into(), brokers.into()),
         ("TOPIC_NAMESPACE".into(), tag.into()),
         ("EDGE_ADDR".into(), format!("127.0.0.1:{port}")),
+        ("REDIS_KEY_PREFIX".into(), prefix),
     ];
     let service = Service::start(Binary::Edge, &vars, tag);
     let base = format!("http://127.0.0.1:{port}");
@@ -27,18 +43,18 @@ async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String
         }
     })
     .await?;
-    Ok((service, base))
+    Ok((service, base, site))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broker_down_means_503_within_5_seconds_never_200() -> anyhow::Result<()> {
     // Nothing listens on this port: the broker is "down".
     let dead_broker = format!("127.0.0.1:{}", free_port());
-    let (_edge, base) = start_edge(&dead_broker, "e2e_broker_down").await?;
+    let (_edge, base, site) = start_edge(&dead_broker, "e2e_broker_down").await?;
     let started = Instant::now();
     let r = reqwest::Client::new()
         .post(format!("{base}/api/sync"))
-        .json(&json!({"s": "a", "u": "https://x/", "sid": "S"}))
+        .json(&json!({"s": site, "u": "https://x/", "sid": "S"}))
         .send()
         .await?;
     let elapsed = started.elapsed();
@@ -72,7 +88,7 @@ async fn broker_down_means_503_within_5_seconds_never_200() -> anyhow::Result<()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
-    let (_edge, base) = start_edge(&opsmantik_e2e::brokers(), "e2e_bad_input").await?;
+    let (_edge, base, _site) = start_edge(&opsmantik_e2e::brokers(), "e2e_bad_input").await?;
     let http = reqwest::Client::new();
     let url = format!("{base}/api/sync");
     let big = format!(

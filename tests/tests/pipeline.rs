@@ -53,8 +53,9 @@ async fn wait_for_counts(env: &Env, sessions: u64, events: u64) -> anyhow::Resul
 #[tokio::test(flavor = "multi_thread")]
 async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<()> {
     let env = Env::new("two_visitors").await?;
+    let site = env.create_site("two_visitors", &[]).await?.public_id;
+    let site = site.as_str();
     let p = Pipeline::start(&env).await?;
-    let site = "site_e2e";
     let journey = [
         hit(
             site,
@@ -162,8 +163,9 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
 async fn killing_the_sink_mid_stream_loses_nothing_and_counts_nothing_twice() -> anyhow::Result<()>
 {
     let env = Env::new("sink_kill").await?;
+    let site = env.create_site("sink_kill", &[]).await?.public_id;
+    let site = site.as_str();
     let mut p = Pipeline::start(&env).await?;
-    let site = "site_kill";
     const VISITORS: usize = 20;
     const PER_VISITOR: usize = 20;
     const TOTAL: usize = VISITORS * PER_VISITOR;

@@ -4,7 +4,7 @@
 
 use redis::RedisResult;
 
-use crate::redis_store::Store;
+use opsmantik_runtime::redis::Store;
 
 const CLAIM_TTL_SECS: u64 = 7 * 24 * 3600;
 

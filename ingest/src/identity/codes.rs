@@ -5,7 +5,7 @@ use rand::Rng;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 
-use crate::redis_store::Store;
+use opsmantik_runtime::redis::Store;
 
 pub const CODE_TTL_SECS: u64 = 600;
 pub const MAX_ATTEMPTS: u64 = 5;

@@ -13,7 +13,7 @@ use rand::RngCore;
 use redis::AsyncCommands;
 
 use super::codes::sha256_hex;
-use crate::redis_store::Store;
+use opsmantik_runtime::redis::Store;
 
 const CACHE_TTL: Duration = Duration::from_secs(10);
 

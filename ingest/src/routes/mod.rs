@@ -1,5 +1,6 @@
 //! HTTP routes: one module per endpoint family.
 
+pub mod call_event;
 pub mod health;
 pub mod summary;
 pub mod sync;

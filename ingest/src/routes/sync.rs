@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::event_time::event_time;
 use crate::extract::LimitedBody;
 use crate::metrics;
+use crate::sites::Lookup;
 use crate::state::AppState;
 use crate::sync_payload::{validate, SyncHit};
 
@@ -39,7 +40,25 @@ pub async fn post(
     if hit.unknown_fields > 0 {
         metrics::unknown_fields(hit.unknown_fields);
     }
-    let record = tracking_hit(hit, received_at, &headers);
+    let site = match state.sites.get(&hit.site) {
+        Lookup::Found(s) => s,
+        Lookup::Unknown => {
+            metrics::rejected(ROUTE, "unknown_site");
+            return Err(ApiError::bad_request(
+                "unknown_site",
+                "`s` is not a known site",
+            ));
+        }
+        Lookup::NotLoaded => {
+            return Err(ApiError::unavailable(
+                "sites_unavailable",
+                &"site list not loaded",
+            ))
+        }
+    };
+    state.cors.check(&headers, &site)?;
+    let mut record = tracking_hit(hit, received_at, &headers);
+    record.site = site.public_id.clone();
     let payload = encode(&record).map_err(|e| ApiError::unavailable("encode_failed", &e))?;
     let out = OutRecord {
         topic: state.topics.name(Topic::Tracking),
@@ -48,6 +67,29 @@ pub async fn post(
     };
     state.publish(out, ROUTE).await?;
     Ok(Json(json!({ "ok": true, "score": 0, "status": "synced" })))
+}
+
+/// `GET /api/sync?diag=1`: which country the edge would record and which geo headers were present.
+/// Any other GET is a 405, as for every method but POST and OPTIONS.
+pub async fn diag(
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if q.get("diag").map(String::as_str) != Some("1") {
+        return Err(ApiError {
+            status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            code: "method_not_allowed",
+            message: "use POST (GET only with ?diag=1)".into(),
+        });
+    }
+    let present: Vec<&str> = GEO_HEADERS
+        .iter()
+        .copied()
+        .filter(|h| headers.contains_key(*h))
+        .collect();
+    Ok(Json(
+        json!({ "geo": geo_country(&headers), "headers_present": present, "order": GEO_HEADERS }),
+    ))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -3,7 +3,7 @@
 //! It owns every piece of I/O plumbing a stage needs: Kafka producers and consumers built from config
 //! ([`kafka`]), the at-least-once consume loop that stores offsets only after a batch's output is acknowledged
 //! ([`consume`]), dead-letter routing ([`dlq`]), retry policy ([`retry`]), ClickHouse client and migrations
-//! ([`clickhouse`]), graceful shutdown ([`shutdown`]) and telemetry ([`telemetry`], [`metrics`]).
+//! ([`clickhouse`]), Redis ([`redis`]), graceful shutdown ([`shutdown`]) and telemetry ([`telemetry`], [`metrics`]).
 //! Stage logic (sessionizing, inserting) lives in the stage crates, not here.
 
 pub mod clickhouse;
@@ -13,10 +13,12 @@ pub mod dlq;
 pub mod error;
 pub mod kafka;
 pub mod metrics;
+pub mod redis;
 pub mod retry;
 pub mod shutdown;
 pub mod stage;
 pub mod telemetry;
+pub mod visitor_index;
 
 pub use error::RuntimeError;
 

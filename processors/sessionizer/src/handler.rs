@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use opsmantik_runtime::config::{BatchConfig, KafkaConfig, TelemetryConfig};
 use opsmantik_runtime::consume::BatchHandler;
 use opsmantik_runtime::kafka::{Incoming, OutRecord};
+use opsmantik_runtime::redis::{RedisConfig, Store};
 use opsmantik_runtime::stage::{run_stage, StageIo};
+use opsmantik_runtime::visitor_index::{self, VisitorEntry};
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
 use opsmantik_schemas::{decode, encode, SessionState, Topic, TrackingHit};
@@ -25,6 +27,8 @@ pub struct SessionizerConfig {
     #[command(flatten)]
     pub batch: BatchConfig,
     #[command(flatten)]
+    pub redis: RedisConfig,
+    #[command(flatten)]
     pub telemetry: TelemetryConfig,
 }
 
@@ -33,6 +37,8 @@ pub async fn run(
     config: SessionizerConfig,
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
+    let index =
+        Store::new(&config.redis).map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
     run_stage(
         STAGE,
         &[Topic::Tracking],
@@ -42,6 +48,7 @@ pub async fn run(
         |io| SessionizerHandler {
             operator: Sessionizer::new(),
             io,
+            index: Some(index),
         },
     )
     .await
@@ -52,6 +59,8 @@ pub async fn run(
 pub struct SessionizerHandler {
     pub operator: Sessionizer,
     pub io: StageIo,
+    /// Where the visitor index is kept (`None` in unit tests).
+    pub index: Option<Store>,
 }
 
 /// Outputs of one batch, each remembering which input it came from.
@@ -59,6 +68,8 @@ pub struct SessionizerHandler {
 struct Outputs {
     records: Vec<OutRecord>,
     sources: Vec<usize>,
+    /// (site, visitor, entry) of every session touched, for the visitor index.
+    visitors: Vec<(String, String, VisitorEntry)>,
 }
 
 impl Outputs {
@@ -108,6 +119,15 @@ impl SessionizerHandler {
             }
         }
         for (session_id, (i, state)) in latest {
+            out.visitors.push((
+                state.site.clone(),
+                state.visitor.clone(),
+                VisitorEntry {
+                    session_id: session_id.clone(),
+                    last_seen_ms: state.last_seen_at,
+                    lead_score: state.lead_score,
+                },
+            ));
             let record = match encode(&state) {
                 Ok(p) => Some(self.io.record(Topic::Sessions, session_id.as_bytes(), p)),
                 Err(e) => self
@@ -122,8 +142,20 @@ impl SessionizerHandler {
 
 impl BatchHandler for SessionizerHandler {
     async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
-        let Outputs { records, sources } = self.process(batch);
+        let Outputs {
+            records,
+            sources,
+            visitors,
+        } = self.process(batch);
         let rejected = self.io.publish(records).await?;
+        if let Some(index) = &self.index {
+            // Best effort: the index only speeds up the edge's synchronous answer; the call-matcher's record is
+            // the authority. A Redis outage must not stop sessionizing.
+            if let Err(e) = visitor_index::write(index, &visitors).await {
+                self.io.metrics.retried("redis");
+                tracing::warn!(error = %e, "visitor index not updated");
+            }
+        }
         // The broker refused some outputs for good: their inputs go to the DLQ instead of vanishing.
         let letters = rejected
             .into_iter()

@@ -11,6 +11,7 @@ fn handler(publisher: Arc<MemoryPublisher>) -> SessionizerHandler {
     SessionizerHandler {
         operator: Sessionizer::new(),
         io: StageIo::for_tests("test", Box::new(publisher), "t"),
+        index: None,
     }
 }
 

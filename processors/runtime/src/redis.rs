@@ -1,11 +1,11 @@
-//! Redis for the edge: connection settings, the shared connection manager, and the key layout. Keys that
+//! Redis for the edge and the processors: connection settings, the shared connection manager, and the key layout. Keys that
 //! are used together carry a `{site}` hash tag so Redis Cluster keeps them on one slot. A key prefix lets
 //! tests (and side-by-side environments) share one Redis.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use ::redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
 /// Redis settings.
@@ -32,7 +32,7 @@ pub struct RedisConfig {
 /// down, so the edge starts and serves tracking without it), and the key layout.
 #[derive(Clone)]
 pub struct Store {
-    client: redis::Client,
+    client: ::redis::Client,
     conn: Arc<OnceCell<ConnectionManager>>,
     prefix: String,
 }
@@ -47,17 +47,17 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Checks the URL; does not connect yet.
-    pub fn new(config: &RedisConfig) -> Result<Self, redis::RedisError> {
+    pub fn new(config: &RedisConfig) -> Result<Self, ::redis::RedisError> {
         Ok(Self {
-            client: redis::Client::open(config.url.as_str())?,
+            client: ::redis::Client::open(config.url.as_str())?,
             conn: Arc::new(OnceCell::new()),
             prefix: config.key_prefix.clone(),
         })
     }
 
     /// The shared connection (it reconnects by itself once made).
-    pub async fn conn(&self) -> Result<ConnectionManager, redis::RedisError> {
-        let cfg = redis::aio::ConnectionManagerConfig::new()
+    pub async fn conn(&self) -> Result<ConnectionManager, ::redis::RedisError> {
+        let cfg = ::redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(2))
             .set_number_of_retries(1);

@@ -1,0 +1,227 @@
+//! `POST /api/call-event` and `POST /api/call-event/v2` (seeds 000/001): a phone or WhatsApp click →
+//! `CallIntent` on `opsmantik.call-intents.v1` (keyed `site:visitor`, co-partitioned with the visitor's hits),
+//! answered at once from the visitor index: `matched` (the visitor's latest session was active within the
+//! 30 minutes before the click) or `unmatched`. v2 requires a signature (see `signature.rs`) and refuses a
+//! signature it has already seen.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use opsmantik_runtime::kafka::OutRecord;
+use opsmantik_runtime::now_ms;
+use opsmantik_runtime::visitor_index;
+use opsmantik_schemas::{encode, CallIntent, Topic};
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::extract::LimitedBody;
+use crate::signature::{self, SignatureError};
+use crate::sites::{Lookup, Site};
+use crate::state::AppState;
+
+const MATCH_WINDOW_MS: i64 = 30 * 60 * 1000;
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn text(
+    obj: &Map<String, Value>,
+    field: &str,
+    max: usize,
+    required: bool,
+) -> Result<Option<String>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) if required => Err(ApiError::bad_request(
+            "missing_field",
+            format!("field `{field}` is required"),
+        )),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if required && s.trim().is_empty() => Err(ApiError::bad_request(
+            "missing_field",
+            format!("field `{field}` is required"),
+        )),
+        Some(Value::String(s)) if s.len() > max => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("field `{field}` is longer than {max} bytes"),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("field `{field}` must be a string"),
+        )),
+    }
+}
+
+/// A valid call event and its site.
+struct Valid {
+    site: std::sync::Arc<Site>,
+    intent: CallIntent,
+}
+
+fn validate(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    signed: bool,
+) -> Result<Valid, ApiError> {
+    let obj = match serde_json::from_slice(body) {
+        Ok(Value::Object(o)) => o,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "body must be a JSON object",
+            ))
+        }
+    };
+    let site_key = text(&obj, "site_id", 128, true)?.unwrap_or_default();
+    let site = match state.sites.get(&site_key) {
+        Lookup::Found(s) => s,
+        Lookup::Unknown => {
+            return Err(ApiError::bad_request(
+                "unknown_site",
+                "`site_id` is not a known site",
+            ))
+        }
+        Lookup::NotLoaded => {
+            return Err(ApiError::unavailable(
+                "sites_unavailable",
+                &"site list not loaded",
+            ))
+        }
+    };
+    state.cors.check(headers, &site)?;
+    let action = text(&obj, "action", 16, true)?.unwrap_or_default();
+    if action != "phone" && action != "whatsapp" {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "field `action` must be `phone` or `whatsapp`",
+        ));
+    }
+    let event_id = text(&obj, "event_id", 128, true)?.unwrap_or_default();
+    let fingerprint = text(&obj, "fingerprint", 256, false)?.filter(|f| !f.is_empty());
+    let received = now_ms();
+    let intent = CallIntent {
+        visitor: fingerprint.clone().unwrap_or_else(|| event_id.clone()),
+        event_id,
+        site: site.public_id.clone(),
+        fingerprint,
+        phone_number: text(&obj, "phone_number", 32, true)?.unwrap_or_default(),
+        action,
+        url: text(&obj, "url", 8192, true)?.unwrap_or_default(),
+        signed,
+        received_at: received,
+        event_time: received,
+    };
+    Ok(Valid { site, intent })
+}
+
+async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<Value>, ApiError> {
+    let payload = encode(&v.intent).map_err(|e| ApiError::unavailable("encode_failed", &e))?;
+    let key = format!("{}:{}", v.intent.site, v.intent.visitor).into_bytes();
+    state
+        .publish(
+            OutRecord {
+                topic: state.topics.name(Topic::CallIntents),
+                key,
+                payload,
+            },
+            route,
+        )
+        .await?;
+    let Some(fp) = &v.intent.fingerprint else {
+        return Ok(Json(json!({ "status": "unmatched" })));
+    };
+    let entry = match visitor_index::read(&state.redis, &v.site.public_id, fp).await {
+        Ok(e) => e,
+        Err(e) => {
+            // The intent is stored; the call-matcher decides the match. Only the quick answer is lost.
+            tracing::warn!(error = %e, "visitor index unavailable");
+            None
+        }
+    };
+    Ok(Json(match entry {
+        Some(e)
+            if e.last_seen_ms >= v.intent.event_time - MATCH_WINDOW_MS
+                && e.last_seen_ms <= v.intent.event_time + 60_000 =>
+        {
+            json!({ "status": "matched", "session_id": e.session_id, "lead_score": e.lead_score })
+        }
+        _ => json!({ "status": "unmatched" }),
+    }))
+}
+
+/// `POST /api/call-event`: CORS-restricted, unsigned.
+pub async fn v1(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Json<Value>, ApiError> {
+    let valid = validate(&state, &headers, &body, false)?;
+    accept(&state, valid, "call_event").await
+}
+
+/// `POST /api/call-event/v2`: signed with the site's secret.
+pub async fn v2(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Json<Value>, ApiError> {
+    let valid = validate(&state, &headers, &body, true)?;
+    let sig = header(&headers, "x-ops-signature");
+    let now = now_ms() / 1000;
+    signature::verify(
+        &valid.site.secret,
+        header(&headers, "x-ops-timestamp"),
+        sig,
+        &body,
+        now,
+    )
+    .map_err(refused)?;
+    let first_use = claim_signature(&state, &valid.site.public_id, sig.unwrap_or_default()).await?;
+    if !first_use {
+        return Err(unauthorized(
+            "replayed_signature",
+            "this signed request was already received",
+        ));
+    }
+    accept(&state, valid, "call_event_v2").await
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    crate::metrics::rejected("call_event_v2", code);
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code,
+        message: message.into(),
+    }
+}
+
+fn refused(e: SignatureError) -> ApiError {
+    let message = match e {
+        SignatureError::Missing => "X-Ops-Signature and X-Ops-Timestamp are required",
+        SignatureError::Stale => "X-Ops-Timestamp is more than 5 minutes from now",
+        SignatureError::Mismatch => "the signature does not match",
+    };
+    unauthorized(e.code(), message)
+}
+
+/// Remembers a signature for twice the timestamp window; `false` when it was seen before.
+async fn claim_signature(state: &AppState, site: &str, signature: &str) -> Result<bool, ApiError> {
+    let key = state.redis.site_key("callsig", site, signature);
+    let mut c = state
+        .redis
+        .conn()
+        .await
+        .map_err(|e| ApiError::unavailable("replay_store_unavailable", &e))?;
+    let set: Option<String> = redis::cmd("SET")
+        .arg(&key)
+        .arg(1)
+        .arg("NX")
+        .arg("EX")
+        .arg(2 * signature::WINDOW_SECS)
+        .query_async(&mut c)
+        .await
+        .map_err(|e| ApiError::unavailable("replay_store_unavailable", &e))?;
+    Ok(set.is_some())
+}
