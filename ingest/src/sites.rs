@@ -35,17 +35,22 @@ fn random_hex(bytes: usize) -> String {
 /// What a new site needs.
 #[derive(Debug, Clone)]
 pub struct NewSite {
+    /// The public id to use; `None` for a generated one.
+    pub public_id: Option<String>,
     pub name: String,
     pub domain: String,
     pub allowed_origins: Vec<String>,
     pub time_zone: Option<String>,
 }
 
-/// Creates a site with a fresh id, public id and secret.
+/// Creates a site with a fresh id and secret (and public id, unless one is given). Fails if the public id
+/// is taken.
 pub async fn create(store: &Store, new: NewSite) -> redis::RedisResult<Site> {
     let site = Site {
         id: uuid::Uuid::new_v4().to_string(),
-        public_id: format!("s{}", &random_hex(6)),
+        public_id: new
+            .public_id
+            .unwrap_or_else(|| format!("s{}", &random_hex(6))),
         name: new.name,
         domain: new.domain,
         allowed_origins: new.allowed_origins,
@@ -53,6 +58,15 @@ pub async fn create(store: &Store, new: NewSite) -> redis::RedisResult<Site> {
         time_zone: new.time_zone.unwrap_or_else(|| DEFAULT_TIME_ZONE.into()),
     };
     let mut c = store.conn().await?;
+    let claimed: bool = c
+        .set_nx(store.key(&["site_by_public", &site.public_id]), &site.id)
+        .await?;
+    if !claimed {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::ClientError,
+            "public id already taken",
+        )));
+    }
     let origins = site.allowed_origins.join(",");
     redis::pipe()
         .hset_multiple(
@@ -67,7 +81,6 @@ pub async fn create(store: &Store, new: NewSite) -> redis::RedisResult<Site> {
                 ("time_zone", &site.time_zone),
             ],
         )
-        .set(store.key(&["site_by_public", &site.public_id]), &site.id)
         .sadd(store.key(&["sites"]), &site.id)
         .query_async::<()>(&mut c)
         .await?;

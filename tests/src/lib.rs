@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig};
 
 pub use pipeline::{hit, Pipeline};
-pub use service::{free_port, Binary, Service};
+pub use service::{free_port, run_to_end, Binary, Service};
 
 /// Kafka and ClickHouse addresses of the local stack.
 pub fn brokers() -> String {
@@ -101,6 +101,7 @@ impl Env {
         origins: &[&str],
     ) -> anyhow::Result<opsmantik_ingest::sites::Site> {
         let new = opsmantik_ingest::sites::NewSite {
+            public_id: None,
             name: name.to_string(),
             domain: format!("{name}.example"),
             allowed_origins: origins.iter().map(|o| o.to_string()).collect(),

@@ -11,6 +11,7 @@ pub enum Binary {
     Edge,
     Sessionizer,
     ClickHouseSink,
+    Sites,
 }
 
 impl Binary {
@@ -19,6 +20,7 @@ impl Binary {
             Binary::Edge => "opsmantik-edge",
             Binary::Sessionizer => "opsmantik-sessionizer",
             Binary::ClickHouseSink => "opsmantik-clickhouse-sink",
+            Binary::Sites => "opsmantik-sites",
         }
     }
 }
@@ -45,6 +47,20 @@ fn ensure_built() {
             .expect("run cargo build");
         assert!(status.success(), "cargo build --bins failed");
     });
+}
+
+/// Runs a command-line binary to completion with `vars` and `args`; returns (success, stdout).
+pub fn run_to_end(binary: Binary, vars: &[(String, String)], args: &[&str]) -> (bool, String) {
+    ensure_built();
+    let out = Command::new(bin_dir().join(binary.file()))
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", binary.file()));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 /// A running binary; killed (SIGKILL) on drop unless stopped before.

@@ -18,6 +18,7 @@ async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String
         key_prefix: prefix.clone(),
     })?;
     let new = NewSite {
+        public_id: None,
         name: tag.into(),
         domain: "x.example".into(),
         allowed_origins: vec![],

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Create a site and print its ids and signing secret.
     Create {
+        /// Public id (what the tracker sends as `s`); generated when absent.
+        #[arg(long)]
+        public_id: Option<String>,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -43,21 +46,20 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::new(&cli.redis)?;
     match cli.command {
         Command::Create {
+            public_id,
             name,
             domain,
             origins,
             time_zone,
         } => {
-            let site = sites::create(
-                &store,
-                NewSite {
-                    name,
-                    domain,
-                    allowed_origins: origins,
-                    time_zone,
-                },
-            )
-            .await?;
+            let new = NewSite {
+                public_id,
+                name,
+                domain,
+                allowed_origins: origins,
+                time_zone,
+            };
+            let site = sites::create(&store, new).await?;
             println!("id:        {}", site.id);
             println!("public_id: {}", site.public_id);
             println!(

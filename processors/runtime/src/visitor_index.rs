@@ -8,6 +8,15 @@ use crate::redis::Store;
 
 const TTL_SECS: i64 = 2 * 24 * 3600;
 
+/// Sets the entry unless the stored one is newer; refreshes the expiry either way.
+const KEEP_NEWEST: &str =
+    "local last = tonumber(redis.call('HGET', KEYS[1], 'last_seen_ms') or '-1')
+if tonumber(ARGV[2]) >= last then
+  redis.call('HSET', KEYS[1], 'session_id', ARGV[1], 'last_seen_ms', ARGV[2], 'lead_score', ARGV[3])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1";
+
 /// One visitor's entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitorEntry {
@@ -30,24 +39,17 @@ pub async fn write(
         return Ok(());
     }
     let mut c = store.conn().await?;
-    let script = ::redis::Script::new(
-        r"local last = tonumber(redis.call('HGET', KEYS[1], 'last_seen_ms') or '-1')
-          if tonumber(ARGV[2]) >= last then
-            redis.call('HSET', KEYS[1], 'session_id', ARGV[1], 'last_seen_ms', ARGV[2], 'lead_score', ARGV[3])
-          end
-          redis.call('EXPIRE', KEYS[1], ARGV[4])
-          return 1",
-    );
     let mut pipe = ::redis::pipe();
     for (site, visitor, e) in entries {
-        pipe.invoke_script(
-            script
-                .key(key(store, site, visitor))
-                .arg(&e.session_id)
-                .arg(e.last_seen_ms)
-                .arg(e.lead_score)
-                .arg(TTL_SECS),
-        );
+        // EVAL (not EVALSHA): a pipeline cannot recover from a script cache miss, and the script is short.
+        pipe.cmd("EVAL")
+            .arg(KEEP_NEWEST)
+            .arg(1)
+            .arg(key(store, site, visitor))
+            .arg(&e.session_id)
+            .arg(e.last_seen_ms)
+            .arg(e.lead_score)
+            .arg(TTL_SECS);
     }
     pipe.query_async::<()>(&mut c).await
 }

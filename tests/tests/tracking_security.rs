@@ -1,0 +1,287 @@
+//! The tracking endpoints' guards through the real edge: sites, fail-closed CORS, call events matched from
+//! the visitor index, signatures, stale and replayed signatures; and the sites command line.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::time::Duration;
+
+use opsmantik_e2e::{hit, run_to_end, wait_for, Binary, Env, Pipeline};
+use opsmantik_ingest::signature::sign;
+use serde_json::{json, Value};
+
+const SHOP: &str = "https://shop.example";
+const GLOBAL: &str = "https://global.example";
+const MIN: i64 = 60_000;
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Reply {
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    Reply {
+        status,
+        headers,
+        body: r.json().await.unwrap_or(Value::Null),
+    }
+}
+
+async fn sync_from(p: &Pipeline, origin: Option<&str>, body: &Value) -> Reply {
+    let mut req = p.http.post(p.url("/api/sync")).json(body);
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    send(req).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_is_fail_closed_per_site() -> anyhow::Result<()> {
+    let env = Env::new("cors").await?;
+    let a = env.create_site("a", &[SHOP]).await?.public_id;
+    let _b = env.create_site("b", &["https://b.example"]).await?;
+    let p = Pipeline::start_with(&env, &[("ALLOWED_ORIGINS", GLOBAL)]).await?;
+    let body = json!({ "s": a, "u": "https://shop.example/", "sid": "S" });
+
+    let ok = sync_from(&p, Some(SHOP), &body).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.headers["access-control-allow-origin"], SHOP);
+    assert_eq!(ok.headers["vary"], "Origin");
+    assert_eq!(
+        sync_from(&p, Some(GLOBAL), &body).await.status,
+        200,
+        "the global list is allowed for every site"
+    );
+    assert_eq!(
+        sync_from(&p, None, &body).await.status,
+        200,
+        "no Origin: not a browser cross-origin request"
+    );
+    for denied in ["https://evil.example", "https://b.example"] {
+        let r = sync_from(&p, Some(denied), &body).await;
+        assert_eq!(
+            (r.status, r.body["error"]["code"].as_str()),
+            (403, Some("origin_not_allowed")),
+            "{denied}"
+        );
+        assert!(
+            !r.headers.contains_key("access-control-allow-origin"),
+            "{denied}"
+        );
+    }
+
+    let preflight = |origin: &str| {
+        send(
+            p.http
+                .request(reqwest::Method::OPTIONS, p.url("/api/sync"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST"),
+        )
+    };
+    let r = preflight(SHOP).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.headers["access-control-allow-origin"], SHOP);
+    assert!(r.headers["access-control-allow-methods"]
+        .to_str()?
+        .contains("POST"));
+    let r = preflight("https://evil.example").await;
+    assert_eq!(r.status, 403);
+    assert!(!r.headers.contains_key("access-control-allow-origin"));
+
+    let r = sync_from(
+        &p,
+        Some(SHOP),
+        &json!({ "s": "nope", "u": "x", "sid": "S" }),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (400, Some("unknown_site"))
+    );
+    assert_eq!(send(p.http.get(p.url("/api/sync"))).await.status, 405);
+    assert_eq!(send(p.http.put(p.url("/api/sync"))).await.status, 405);
+    let diag = send(
+        p.http
+            .get(p.url("/api/sync?diag=1"))
+            .header("x-vercel-ip-country", "de")
+            .header("cf-ipcountry", "TR"),
+    )
+    .await;
+    assert_eq!(diag.status, 200);
+    assert_eq!(diag.body["geo"], "TR");
+    assert_eq!(
+        diag.body["headers_present"],
+        json!(["cf-ipcountry", "x-vercel-ip-country"])
+    );
+
+    drop(p);
+    env.cleanup().await
+}
+
+fn click(site: &str, fp: &str, action: &str) -> Value {
+    json!({ "event_id": uuid::Uuid::new_v4().to_string(), "site_id": site, "phone_number": "+905550000000",
+        "fingerprint": fp, "action": action, "url": "https://shop.example/contact" })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_events_match_recent_sessions_and_signatures_cannot_be_replayed() -> anyhow::Result<()>
+{
+    let env = Env::new("calls").await?;
+    let site = env.create_site("calls", &[SHOP]).await?;
+    let s = site.public_id.as_str();
+    let p = Pipeline::start(&env).await?;
+
+    // A visitor whose last page was 10 minutes ago, and one whose last page was 45 minutes ago.
+    assert_eq!(
+        p.post(
+            "/api/sync",
+            &hit(s, "recent", "S1", "https://shop.example/", 10 * MIN, "p")
+        )
+        .await?
+        .0,
+        200
+    );
+    assert_eq!(
+        p.post(
+            "/api/sync",
+            &hit(s, "stale", "S2", "https://shop.example/", 45 * MIN, "p")
+        )
+        .await?
+        .0,
+        200
+    );
+    let matched = wait_for("the visitor index", Duration::from_secs(60), || async {
+        let (_, body) = p
+            .post("/api/call-event", &click(s, "recent", "whatsapp"))
+            .await
+            .map_err(|e| e.to_string())?;
+        if body["status"] == "matched" {
+            Ok(body)
+        } else {
+            Err(body.to_string())
+        }
+    })
+    .await?;
+    assert_eq!(matched["session_id"], "S1");
+    assert!(matched["lead_score"].is_number());
+    let (_, late) = p
+        .post("/api/call-event", &click(s, "stale", "phone"))
+        .await?;
+    assert_eq!(
+        late,
+        json!({ "status": "unmatched" }),
+        "a click 45 minutes after the last page"
+    );
+    let (_, nobody) = p
+        .post("/api/call-event", &click(s, "never-seen", "phone"))
+        .await?;
+    assert_eq!(nobody["status"], "unmatched");
+    let (status, bad) = p
+        .post("/api/call-event", &click(s, "recent", "fax"))
+        .await?;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_field"))
+    );
+
+    // v2: signed with the site secret over "<timestamp>.<body>".
+    let v2 = |body: String, ts: Option<String>, sig: Option<String>| {
+        let mut req = p
+            .http
+            .post(p.url("/api/call-event/v2"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = ts {
+            req = req.header("x-ops-timestamp", t);
+        }
+        if let Some(s) = sig {
+            req = req.header("x-ops-signature", s);
+        }
+        send(req)
+    };
+    let body = click(s, "recent", "phone").to_string();
+    let now = (chrono::Utc::now().timestamp()).to_string();
+    let good = sign(&site.secret, &now, body.as_bytes());
+    let r = v2(body.clone(), None, None).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (401, Some("missing_signature"))
+    );
+    let r = v2(
+        body.clone(),
+        Some(now.clone()),
+        Some(sign("wrong secret", &now, body.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    let old = (chrono::Utc::now().timestamp() - 600).to_string();
+    let r = v2(
+        body.clone(),
+        Some(old.clone()),
+        Some(sign(&site.secret, &old, body.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (401, Some("stale_signature"))
+    );
+    let r = v2(body.clone(), Some(now.clone()), Some(good.clone())).await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("matched")),
+        "{}",
+        r.body
+    );
+    let r = v2(body, Some(now), Some(good)).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (401, Some("replayed_signature"))
+    );
+
+    drop(p);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sites_command_creates_and_lists_without_showing_secrets() -> anyhow::Result<()> {
+    let prefix = format!("e2e_sites_{}:", uuid::Uuid::new_v4().simple());
+    let vars = vec![
+        ("REDIS_URL".to_string(), opsmantik_e2e::redis_url()),
+        ("REDIS_KEY_PREFIX".to_string(), prefix),
+    ];
+    let (ok, out) = run_to_end(
+        Binary::Sites,
+        &vars,
+        &[
+            "create",
+            "--name",
+            "Shop",
+            "--domain",
+            "shop.example",
+            "--origin",
+            SHOP,
+        ],
+    );
+    assert!(ok, "{out}");
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.split_whitespace().next().unwrap().to_string())
+            .unwrap()
+    };
+    let (public_id, secret) = (field("public_id:"), field("secret:"));
+    assert_eq!(secret.len(), 64);
+    let (ok, listed) = run_to_end(Binary::Sites, &vars, &["list"]);
+    assert!(ok);
+    assert!(
+        listed.contains(&public_id) && listed.contains("Europe/Istanbul") && listed.contains(SHOP)
+    );
+    assert!(!listed.contains(&secret), "list never shows the secret");
+    Ok(())
+}
