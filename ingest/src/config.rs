@@ -28,6 +28,8 @@ pub struct EdgeConfig {
     #[arg(long, env = "SITE_REFRESH_MS", default_value_t = 2000)]
     pub site_refresh_ms: u64,
     #[command(flatten)]
+    pub limits: TrackingLimits,
+    #[command(flatten)]
     pub callflow: CallflowConfig,
     #[command(flatten)]
     pub identity: IdentityConfig,
@@ -39,6 +41,20 @@ pub struct EdgeConfig {
     pub clickhouse: ClickHouseConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+}
+
+/// Per-client-IP limits of the tracking endpoints (0 = unlimited).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrackingLimits {
+    /// `/api/sync` requests per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_SYNC_PER_MINUTE", default_value_t = 100)]
+    pub sync_per_minute: u64,
+    /// `/api/call-event*` requests per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_CALL_EVENT_PER_MINUTE", default_value_t = 50)]
+    pub call_event_per_minute: u64,
+    /// Proxies (comma-separated IPs) whose `X-Forwarded-For` names the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 impl EdgeConfig {

@@ -13,6 +13,7 @@ pub mod event_time;
 pub mod events;
 pub mod extract;
 pub mod identity;
+pub mod ip_limit;
 pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
@@ -27,6 +28,7 @@ use std::time::Instant;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use opsmantik_runtime::kafka::KafkaPublisher;
@@ -46,15 +48,29 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             "/api/sync",
             post(routes::sync::post)
                 .get(routes::sync::diag)
-                .options(preflight),
+                .options(preflight)
+                .route_layer(from_fn_with_state(
+                    state.ip_limit("sync", state.limits.sync_per_minute),
+                    ip_limit::layer,
+                )),
         )
         .route(
             "/api/call-event",
-            post(routes::call_event::v1).options(preflight),
+            post(routes::call_event::v1)
+                .options(preflight)
+                .route_layer(from_fn_with_state(
+                    state.ip_limit("call_event", state.limits.call_event_per_minute),
+                    ip_limit::layer,
+                )),
         )
         .route(
             "/api/call-event/v2",
-            post(routes::call_event::v2).options(preflight),
+            post(routes::call_event::v2)
+                .options(preflight)
+                .route_layer(from_fn_with_state(
+                    state.ip_limit("call_event", state.limits.call_event_per_minute),
+                    ip_limit::layer,
+                )),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.cors.clone(),
@@ -133,6 +149,9 @@ pub async fn run(
     let redis = opsmantik_runtime::redis::Store::new(&config.redis)
         .map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
     let sites = load_sites(&redis, &config, &shutdown).await;
+    let ip_limiter =
+        ip_limit::IpLimiter::new(&config.limits.trusted_proxies).map_err(RuntimeError::Config)?;
+    ip_limiter.spawn_sync(redis.clone(), shutdown.clone());
     let state = AppState {
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),
@@ -143,6 +162,8 @@ pub async fn run(
         callflow,
         identity,
         cors: cors::Cors::new(&config.allowed_origins, sites.clone()),
+        ip_limiter,
+        limits: config.limits.clone(),
         sites,
         redis,
         event_limits: Default::default(),

@@ -8,10 +8,12 @@ use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
 use crate::callflow::CallflowState;
+use crate::config::TrackingLimits;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::limits::EventLimits;
 use crate::identity::Identity;
+use crate::ip_limit::{IpLimiter, RouteLimit};
 use crate::rate_limit::KeyLimiter;
 use crate::sites::SiteCache;
 use opsmantik_runtime::redis::Store;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub identity: Identity,
     pub sites: SiteCache,
     pub cors: Cors,
+    pub ip_limiter: IpLimiter,
+    pub limits: TrackingLimits,
     pub redis: Store,
     pub event_limits: Arc<EventLimits>,
     /// 10 requests per minute per key on the seed-002 analytics route.
@@ -44,6 +48,15 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The per-IP limit of `route` for the middleware.
+    pub fn ip_limit(&self, route: &'static str, per_minute: u64) -> RouteLimit {
+        RouteLimit {
+            limiter: self.ip_limiter.clone(),
+            route,
+            per_minute,
+        }
+    }
+
     /// Publishes one record and waits for the broker's acknowledgement, at most `publish_timeout`.
     pub async fn publish(&self, record: OutRecord, route: &'static str) -> Result<(), ApiError> {
         let sent = tokio::time::timeout(
@@ -113,6 +126,13 @@ impl AppState {
         let sites = SiteCache::default();
         Self {
             cors: Cors::new("", sites.clone()),
+            #[allow(clippy::expect_used)]
+            ip_limiter: IpLimiter::new("").expect("no proxies is valid"),
+            limits: TrackingLimits {
+                sync_per_minute: 100,
+                call_event_per_minute: 50,
+                trusted_proxies: String::new(),
+            },
             sites,
             publisher,
             topics,

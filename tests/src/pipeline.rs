@@ -61,6 +61,29 @@ impl Pipeline {
         .await
     }
 
+    /// Starts a second edge on the same stack slice; returns it and its base URL.
+    pub async fn start_extra_edge(&self) -> anyhow::Result<(Service, String)> {
+        let port = free_port();
+        let mut vars = self.vars.clone();
+        vars.push(("EDGE_ADDR".into(), format!("127.0.0.1:{port}")));
+        let edge = Service::start(Binary::Edge, &vars, &format!("{}-2", self.tag));
+        let base = format!("http://127.0.0.1:{port}");
+        let health = format!("{base}/api/health");
+        let http = self.http.clone();
+        wait_for("second edge health", Duration::from_secs(30), || {
+            let (http, url) = (http.clone(), health.clone());
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await?;
+        Ok((edge, base))
+    }
+
     /// Kills the edge (SIGKILL) and starts a new one on the same address.
     pub async fn restart_edge(&mut self) -> anyhow::Result<()> {
         if let Some(edge) = self.edge.take() {

@@ -285,3 +285,45 @@ async fn the_sites_command_creates_and_lists_without_showing_secrets() -> anyhow
     assert!(!listed.contains(&secret), "list never shows the secret");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_ip_limits_are_shared_by_every_edge() -> anyhow::Result<()> {
+    let env = Env::new("ip_limit").await?;
+    let site = env.create_site("limits", &[]).await?.public_id;
+    let p = Pipeline::start_with(&env, &[("RATE_LIMIT_SYNC_PER_MINUTE", "10")]).await?;
+    let (_edge2, base2) = p.start_extra_edge().await?;
+    // Counts live in one-minute windows: stay clear of a window boundary.
+    let second = chrono::Utc::now().timestamp() % 60;
+    if second > 45 {
+        tokio::time::sleep(Duration::from_secs((61 - second) as u64)).await;
+    }
+    let body = hit(&site, "fp", "S", "https://shop.example/", 0, "x");
+    for _ in 0..6 {
+        assert_eq!(p.post("/api/sync", &body).await?.0, 200);
+    }
+    // The second edge sees this client once; from its next sync (every second) it knows the global count.
+    let first = send(p.http.post(format!("{base2}/api/sync")).json(&body)).await;
+    assert_eq!(first.status, 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut allowed = 0;
+    let mut limited = None;
+    for _ in 0..10 {
+        let r = send(p.http.post(format!("{base2}/api/sync")).json(&body)).await;
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, 200);
+        allowed += 1;
+    }
+    assert_eq!(
+        allowed, 3,
+        "the second edge knows the first one's 6 requests: 7 used, 3 left"
+    );
+    let r = limited.unwrap();
+    assert_eq!(r.body["error"]["code"], "rate_limited");
+    let retry: u64 = r.headers["retry-after"].to_str()?.parse()?;
+    assert!((1..=60).contains(&retry));
+    drop(p);
+    env.cleanup().await
+}
