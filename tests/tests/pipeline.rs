@@ -20,6 +20,8 @@ struct SessionRow {
     duration_sec: i64,
     entry_url: String,
     exit_url: String,
+    lead_score: i32,
+    lead_reasons: Vec<String>,
 }
 
 async fn wait_for_counts(env: &Env, sessions: u64, events: u64) -> anyhow::Result<()> {
@@ -133,6 +135,17 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
     assert_ne!(b2.session_id, "SB", "a 32-minute gap splits the session");
     assert_eq!((b2.client_session_id.as_str(), b2.events), ("SB", 1));
 
+    let (score, reasons) = (a.lead_score, a.lead_reasons.clone());
+    assert_eq!(
+        score,
+        30 + 20 + 10,
+        "paid click, 10 minutes engaged, 3 pages: {reasons:?}"
+    );
+    assert_eq!(
+        reasons,
+        ["paid_click:+30", "engagement:+20", "pageviews:+10"]
+    );
+
     let utm: String = env
         .ch()
         .query("SELECT utm_source FROM sessions FINAL WHERE session_id = 'SA'")
@@ -152,6 +165,22 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
         (other["events"].as_u64(), other["sessions"].as_u64()),
         (Some(0), Some(0))
     );
+
+    // The visitor's next hit is answered with its session's current score (from the visitor index).
+    let (_, next) = p
+        .post(
+            "/api/sync",
+            &hit(
+                site,
+                "fpA",
+                "SA",
+                "https://shop.example/more",
+                5 * MIN,
+                "a4",
+            ),
+        )
+        .await?;
+    assert_eq!(next["score"], 60);
 
     drop(p);
     env.cleanup().await

@@ -66,7 +66,10 @@ pub async fn post(
         payload,
     };
     state.publish(out, ROUTE).await?;
-    Ok(Json(json!({ "ok": true, "score": 0, "status": "synced" })))
+    let score = current_score(&state, &record).await;
+    Ok(Json(
+        json!({ "ok": true, "score": score, "status": "synced" }),
+    ))
 }
 
 /// `GET /api/sync?diag=1`: which country the edge would record and which geo headers were present.
@@ -90,6 +93,16 @@ pub async fn diag(
     Ok(Json(
         json!({ "geo": geo_country(&headers), "headers_present": present, "order": GEO_HEADERS }),
     ))
+}
+
+/// The lead score of the session this hit continues, from the visitor index (0 for a new session). The
+/// read is bounded: a slow or absent Redis costs at most 50 ms and answers 0.
+async fn current_score(state: &AppState, hit: &TrackingHit) -> i32 {
+    let read = opsmantik_runtime::visitor_index::read(&state.redis, &hit.site, &hit.visitor);
+    match tokio::time::timeout(std::time::Duration::from_millis(50), read).await {
+        Ok(Ok(Some(e))) if e.last_seen_ms >= hit.event_time - 30 * 60 * 1000 => e.lead_score,
+        _ => 0,
+    }
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -35,10 +35,19 @@ pub enum Outcome {
     Late { detail: String },
 }
 
+/// A visitor's open (or last) session and what scoring needs beyond it.
+#[derive(Debug, Clone)]
+struct Visit {
+    state: SessionState,
+    conversions: i64,
+    /// Sessions this visitor had before this one (as far as this instance remembers).
+    earlier_sessions: i64,
+}
+
 /// Session state of every visitor seen on the partitions this instance owns.
 #[derive(Debug, Default)]
 pub struct Sessionizer {
-    visitors: HashMap<String, SessionState>,
+    visitors: HashMap<String, Visit>,
     /// Highest event time seen: the clock that forgets idle visitors.
     watermark: i64,
     hits_since_sweep: usize,
@@ -61,23 +70,32 @@ impl Sessionizer {
         let key = hit.key();
         let t = hit.event_time;
         let state = match self.visitors.get_mut(&key) {
-            Some(s) if joins(s, t) => {
-                extend(s, hit);
-                s.clone()
+            Some(v) if joins(&v.state, t) => {
+                extend(&mut v.state, hit);
+                v.conversions += i64::from(is_conversion(hit));
+                rescore(v);
+                v.state.clone()
             }
-            Some(s) if t < s.started_at - INACTIVITY_MS => {
+            Some(v) if t < v.state.started_at - INACTIVITY_MS => {
                 return Outcome::Late {
                     detail: format!(
                         "event time {t} is more than 30 minutes before the open session {} (start {})",
-                        s.session_id, s.started_at
+                        v.state.session_id, v.state.started_at
                     ),
                 };
             }
             previous => {
-                let id = session_id_for(hit, previous.as_deref());
-                let fresh = open(id, hit);
-                self.visitors.insert(key, fresh.clone());
-                fresh
+                let id = session_id_for(hit, previous.as_ref().map(|v| &v.state));
+                let earlier_sessions = previous.as_ref().map_or(0, |v| v.earlier_sessions + 1);
+                let mut fresh = Visit {
+                    state: open(id, hit),
+                    conversions: i64::from(is_conversion(hit)),
+                    earlier_sessions,
+                };
+                rescore(&mut fresh);
+                let state = fresh.state.clone();
+                self.visitors.insert(key, fresh);
+                state
             }
         };
         Outcome::Placed {
@@ -94,7 +112,7 @@ impl Sessionizer {
         }
         self.hits_since_sweep = 0;
         let horizon = self.watermark - FORGET_AFTER_MS;
-        self.visitors.retain(|_, s| s.last_seen_at >= horizon);
+        self.visitors.retain(|_, v| v.state.last_seen_at >= horizon);
     }
 }
 
@@ -114,6 +132,33 @@ fn session_id_for(hit: &TrackingHit, previous: Option<&SessionState>) -> String 
         }
         _ => hit.session_id.clone(),
     }
+}
+
+/// A phone, WhatsApp or form click: the tracker sends these with `ec = conversion`.
+fn is_conversion(hit: &TrackingHit) -> bool {
+    hit.category == "conversion"
+}
+
+/// Recomputes the session's lead score with the one scoring function.
+fn rescore(v: &mut Visit) {
+    let s = &v.state;
+    let paid_medium = s.utm_medium.as_deref().is_some_and(|m| {
+        matches!(
+            m.to_ascii_lowercase().as_str(),
+            "cpc" | "ppc" | "paid" | "paidsearch" | "paid_social"
+        )
+    });
+    let signals = opsmantik_scoring::Signals {
+        paid_click: s.gclid.is_some() || s.gbraid.is_some() || s.wbraid.is_some(),
+        paid_medium,
+        engaged_secs: s.duration_sec,
+        pageviews: s.pageviews,
+        conversions: v.conversions,
+        returning: v.earlier_sessions > 0,
+    };
+    let score = opsmantik_scoring::score(&signals);
+    v.state.lead_score = score.value;
+    v.state.lead_reasons = score.reasons;
 }
 
 fn is_pageview(hit: &TrackingHit) -> bool {

@@ -125,3 +125,22 @@ fn idle_visitors_are_forgotten_after_a_day() {
     }
     assert_eq!(op.visitors(), 1);
 }
+
+#[test]
+fn sessions_carry_their_lead_score_and_reasons() {
+    let mut op = Sessionizer::new();
+    let mut first = hit("v", "S", 1, 0, "https://x/?gclid=G", "view");
+    first.gclid = Some("G".into());
+    let (_, s1) = placed(op.on_hit(&first));
+    assert_eq!(
+        (s1.lead_score, s1.lead_reasons.clone()),
+        (30, vec!["paid_click:+30".to_string()])
+    );
+    let mut call = hit("v", "S", 2, 2 * MIN, "https://x/contact", "phone");
+    call.category = "conversion".into();
+    let (_, s2) = placed(op.on_hit(&call));
+    assert_eq!(s2.lead_score, 30 + 8 + 25, "{:?}", s2.lead_reasons);
+    // The next visit, after a gap: a returning visitor.
+    let (_, s3) = placed(op.on_hit(&hit("v", "S9", 3, 90 * MIN, "https://x/", "view")));
+    assert_eq!(s3.lead_reasons, vec!["returning_visitor:+10".to_string()]);
+}
