@@ -2,9 +2,10 @@
 //! `SessionEvent` and each session change as a new `SessionState` version.
 //!
 //! [`operator`] is the pure, synchronous session logic; [`handler`] connects it to the stream runtime
-//! (decode, dead-letter, publish). Not yet here: per-partition state snapshots, user-agent and geo
-//! enrichment, lead scoring (see docs/sessions.md).
+//! (decode, dead-letter, publish, visitor index). Not yet here: per-partition state snapshots
+//! (see docs/sessions.md).
 
+pub mod device;
 pub mod handler;
 pub mod operator;
 mod url_params;

@@ -167,6 +167,11 @@ fn is_pageview(hit: &TrackingHit) -> bool {
 
 fn open(session_id: String, hit: &TrackingHit) -> SessionState {
     let c = campaign(&hit.url);
+    let device = hit
+        .user_agent
+        .as_deref()
+        .map(crate::device::parse)
+        .unwrap_or_default();
     SessionState {
         session_id,
         version: 1,
@@ -189,9 +194,9 @@ fn open(session_id: String, hit: &TrackingHit) -> SessionState {
         gclid: hit.gclid.clone().or(c.gclid),
         gbraid: hit.gbraid.clone().or(c.gbraid),
         wbraid: hit.wbraid.clone().or(c.wbraid),
-        device: None,
-        browser: None,
-        os: None,
+        device: device.class,
+        browser: device.browser,
+        os: device.os,
         geo_country: hit.geo_country.clone(),
         lead_score: 0,
         lead_reasons: Vec::new(),

@@ -144,3 +144,14 @@ fn sessions_carry_their_lead_score_and_reasons() {
     let (_, s3) = placed(op.on_hit(&hit("v", "S9", 3, 90 * MIN, "https://x/", "view")));
     assert_eq!(s3.lead_reasons, vec!["returning_visitor:+10".to_string()]);
 }
+
+#[test]
+fn the_first_hit_user_agent_names_device_browser_and_os() {
+    let mut op = Sessionizer::new();
+    let mut h = hit("v", "S", 1, 0, "https://x/", "view");
+    h.user_agent = Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1".into());
+    let (_, s) = placed(op.on_hit(&h));
+    assert_eq!(s.device.as_deref(), Some("mobile"));
+    assert_eq!(s.browser.as_deref(), Some("Safari"));
+    assert_eq!(s.os.as_deref(), Some("iPhone"));
+}
