@@ -19,7 +19,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod signature;
-pub mod sites;
+pub use opsmantik_runtime::sites;
 pub mod state;
 pub mod sync_payload;
 
@@ -94,6 +94,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             get(analytics::handlers::metrics),
         )
         .route("/api/v1/events/stats", get(analytics::handlers::stats))
+        .route("/api/stats/realtime", get(routes::site_stats::realtime))
+        .route("/api/sites/{id}/status", get(routes::site_stats::status))
         .route(
             "/api/auth/request-code",
             post(identity::handlers::request_code),

@@ -1,4 +1,4 @@
-//! The whole walking skeleton for one test: edge + sessionizer + ClickHouse sink on the test's [`Env`].
+//! The whole pipeline for one test: edge, sessionizer, ClickHouse sink and Redis overlay on the test's [`Env`].
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ pub struct Pipeline {
     pub edge: Option<Service>,
     pub sessionizer: Option<Service>,
     pub sink: Option<Service>,
+    pub overlay: Option<Service>,
     pub base_url: String,
     pub http: reqwest::Client,
     vars: Vec<(String, String)>,
@@ -34,6 +35,7 @@ impl Pipeline {
             edge: Some(Service::start(Binary::Edge, &vars, &env.name)),
             sessionizer: Some(Service::start(Binary::Sessionizer, &vars, &env.name)),
             sink: Some(Service::start(Binary::ClickHouseSink, &vars, &env.name)),
+            overlay: Some(Service::start(Binary::RedisOverlay, &vars, &env.name)),
             base_url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))

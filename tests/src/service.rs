@@ -11,6 +11,7 @@ pub enum Binary {
     Edge,
     Sessionizer,
     ClickHouseSink,
+    RedisOverlay,
     Sites,
 }
 
@@ -20,6 +21,7 @@ impl Binary {
             Binary::Edge => "opsmantik-edge",
             Binary::Sessionizer => "opsmantik-sessionizer",
             Binary::ClickHouseSink => "opsmantik-clickhouse-sink",
+            Binary::RedisOverlay => "opsmantik-redis-overlay",
             Binary::Sites => "opsmantik-sites",
         }
     }

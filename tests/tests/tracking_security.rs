@@ -327,3 +327,92 @@ async fn per_ip_limits_are_shared_by_every_edge() -> anyhow::Result<()> {
     drop(p);
     env.cleanup().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_realtime_overlay_and_site_status_show_today() -> anyhow::Result<()> {
+    let env = Env::new("realtime").await?;
+    let site = env.create_site("realtime", &[]).await?.public_id;
+    let other = env.create_site("other", &[]).await?.public_id;
+    let p = Pipeline::start(&env).await?;
+    let key =
+        opsmantik_ingest::identity::keys::create(&env.redis()?, &site, "u", "dashboard", 0).await?;
+    let other_key =
+        opsmantik_ingest::identity::keys::create(&env.redis()?, &other, "u", "dashboard", 0)
+            .await?;
+
+    let mut conversion = hit(&site, "v1", "S1", "https://shop.example/contact", 0, "call");
+    conversion["ec"] = json!("conversion");
+    conversion["ea"] = json!("phone");
+    for h in [
+        hit(&site, "v1", "S1", "https://shop.example/", MIN, "a"),
+        conversion,
+        hit(&site, "v2", "S2", "https://shop.example/", 0, "b"),
+    ] {
+        assert_eq!(p.post("/api/sync", &h).await?.0, 200);
+    }
+    let url = format!("/api/stats/realtime?siteId={site}");
+    let today = wait_for("the realtime overlay", Duration::from_secs(60), || async {
+        let r = send(p.http.get(p.url(&url)).header("x-api-key", &key)).await;
+        let d = &r.body["data"];
+        if (
+            d["events"].as_u64(),
+            d["sessions"].as_u64(),
+            d["conversions"].as_u64(),
+        ) == (Some(3), Some(2), Some(1))
+        {
+            Ok(d.clone())
+        } else {
+            Err(r.body.to_string())
+        }
+    })
+    .await?;
+    assert_eq!(today["timeZone"], "Europe/Istanbul");
+
+    let r = send(p.http.get(p.url(&url)).header("x-api-key", &other_key)).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (403, Some("FORBIDDEN"))
+    );
+    let r = send(
+        p.http
+            .get(p.url("/api/stats/realtime"))
+            .header("x-api-key", &key),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    let status = wait_for("the site status", Duration::from_secs(60), || async {
+        let r = send(
+            p.http
+                .get(p.url(&format!("/api/sites/{site}/status")))
+                .header("x-api-key", &key),
+        )
+        .await;
+        if r.body["data"]["receiving"] == true && !r.body["data"]["lastSession"].is_null() {
+            Ok(r.body)
+        } else {
+            Err(r.body.to_string())
+        }
+    })
+    .await?;
+    assert!(status["data"]["lastEventAt"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    let quiet = send(
+        p.http
+            .get(p.url(&format!("/api/sites/{other}/status")))
+            .header("x-api-key", &other_key),
+    )
+    .await;
+    assert_eq!(
+        (
+            quiet.body["data"]["receiving"].as_bool(),
+            quiet.body["data"]["lastSession"].is_null()
+        ),
+        (Some(false), true)
+    );
+
+    drop(p);
+    env.cleanup().await
+}

@@ -2,5 +2,6 @@
 
 pub mod call_event;
 pub mod health;
+pub mod site_stats;
 pub mod summary;
 pub mod sync;

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use ::redis::AsyncCommands;
 use rand::RngCore;
-use redis::AsyncCommands;
 
-use opsmantik_runtime::redis::Store;
+use crate::redis::Store;
 
 /// Default time zone of a new site (the seeds' TRT).
 pub const DEFAULT_TIME_ZONE: &str = "Europe/Istanbul";
@@ -45,7 +45,7 @@ pub struct NewSite {
 
 /// Creates a site with a fresh id and secret (and public id, unless one is given). Fails if the public id
 /// is taken.
-pub async fn create(store: &Store, new: NewSite) -> redis::RedisResult<Site> {
+pub async fn create(store: &Store, new: NewSite) -> ::redis::RedisResult<Site> {
     let site = Site {
         id: uuid::Uuid::new_v4().to_string(),
         public_id: new
@@ -68,7 +68,7 @@ pub async fn create(store: &Store, new: NewSite) -> redis::RedisResult<Site> {
         )));
     }
     let origins = site.allowed_origins.join(",");
-    redis::pipe()
+    ::redis::pipe()
         .hset_multiple(
             store.key(&["site", &site.id]),
             &[
@@ -88,10 +88,10 @@ pub async fn create(store: &Store, new: NewSite) -> redis::RedisResult<Site> {
 }
 
 /// Every site.
-pub async fn list(store: &Store) -> redis::RedisResult<Vec<Site>> {
+pub async fn list(store: &Store) -> ::redis::RedisResult<Vec<Site>> {
     let mut c = store.conn().await?;
     let ids: Vec<String> = c.smembers(store.key(&["sites"])).await?;
-    let mut pipe = redis::pipe();
+    let mut pipe = ::redis::pipe();
     for id in &ids {
         pipe.hgetall(store.key(&["site", id]));
     }

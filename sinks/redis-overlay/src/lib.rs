@@ -1,0 +1,150 @@
+//! The Redis realtime overlay: consumes sessions and events and keeps, per site and day in the site's time
+//! zone, today's events, sessions and conversions (`opsmantik_runtime::overlay`). The edge serves them at
+//! `GET /api/stats/realtime`. Calls and matched calls join once the call-matcher publishes call records.
+
+use opsmantik_runtime::config::{BatchConfig, KafkaConfig, TelemetryConfig};
+use opsmantik_runtime::consume::BatchHandler;
+use opsmantik_runtime::kafka::Incoming;
+use opsmantik_runtime::redis::{RedisConfig, Store};
+use opsmantik_runtime::retry::Backoff;
+use opsmantik_runtime::sites::{Lookup, SiteCache};
+use opsmantik_runtime::stage::{run_stage, StageIo};
+use opsmantik_runtime::RuntimeError;
+use opsmantik_schemas::dlq::Reason;
+use opsmantik_schemas::{decode, SessionEvent, SessionState, Topic};
+use tokio_util::sync::CancellationToken;
+
+use opsmantik_runtime::overlay::{self, local_day, Mark};
+
+const STAGE: &str = "redis_overlay";
+const DEFAULT_TIME_ZONE: &str = "Europe/Istanbul";
+
+/// Overlay settings.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(about = "OpsMantik realtime overlay: sessions and events -> today's counts in Redis")]
+pub struct OverlayConfig {
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
+    #[command(flatten)]
+    pub batch: BatchConfig,
+    #[command(flatten)]
+    pub redis: RedisConfig,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+/// Runs the overlay until `shutdown`.
+pub async fn run(config: OverlayConfig, shutdown: CancellationToken) -> Result<(), RuntimeError> {
+    let store =
+        Store::new(&config.redis).map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
+    let sites = SiteCache::default();
+    sites.spawn_refresh(
+        store.clone(),
+        std::time::Duration::from_secs(5),
+        shutdown.clone(),
+    );
+    run_stage(
+        STAGE,
+        &[Topic::Sessions, Topic::Events],
+        &config.kafka,
+        &config.batch,
+        shutdown,
+        |io| OverlayHandler { io, store, sites },
+    )
+    .await
+}
+
+/// The batch handler: records → marks → one pipelined Redis write, retried while Redis is down.
+pub struct OverlayHandler {
+    pub io: StageIo,
+    pub store: Store,
+    pub sites: SiteCache,
+}
+
+impl std::fmt::Debug for OverlayHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OverlayHandler")
+            .field("io", &self.io)
+            .finish()
+    }
+}
+
+impl OverlayHandler {
+    fn time_zone(&self, site: &str) -> String {
+        match self.sites.get(site) {
+            Lookup::Found(s) => s.time_zone.clone(),
+            _ => DEFAULT_TIME_ZONE.to_string(),
+        }
+    }
+
+    fn marks(
+        &self,
+        batch: &[Incoming],
+        letters: &mut Vec<opsmantik_runtime::kafka::OutRecord>,
+    ) -> Vec<Mark> {
+        let mut marks = Vec::new();
+        for incoming in batch {
+            let topic = self.io.topics.topic_of(&incoming.topic);
+            let result = match topic {
+                Some(Topic::Events) => decode::<SessionEvent>(incoming.payload()).map(|e| {
+                    let day = local_day(e.event_time, &self.time_zone(&e.site));
+                    if e.category == "conversion" {
+                        marks.push(Mark {
+                            site: e.site.clone(),
+                            day: day.clone(),
+                            metric: "conversions",
+                            id: e.event_id.clone(),
+                        });
+                    }
+                    marks.push(Mark {
+                        site: e.site,
+                        day,
+                        metric: "events",
+                        id: e.event_id,
+                    });
+                }),
+                Some(Topic::Sessions) => decode::<SessionState>(incoming.payload()).map(|s| {
+                    let day = local_day(s.started_at, &self.time_zone(&s.site));
+                    marks.push(Mark {
+                        site: s.site,
+                        day,
+                        metric: "sessions",
+                        id: s.session_id,
+                    });
+                }),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                letters.extend(
+                    self.io
+                        .dead_letter(incoming, Reason::from(&e), e.to_string()),
+                );
+            }
+        }
+        marks
+    }
+}
+
+impl BatchHandler for OverlayHandler {
+    async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
+        let mut letters = Vec::new();
+        let marks = self.marks(batch, &mut letters);
+        let backoff = Backoff::default();
+        let mut attempt = 0;
+        while let Err(e) = overlay::apply(&self.store, &marks).await {
+            self.io.metrics.retried("redis");
+            tracing::warn!(error = %e, attempt, "overlay write failed, retrying");
+            backoff.wait(attempt, &self.io.shutdown).await?;
+            attempt += 1;
+        }
+        self.io.metrics.sent(marks.len());
+        self.io.publish_or_fail(letters).await
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn the_command_line_is_well_formed() {
+    use clap::CommandFactory;
+    OverlayConfig::command().debug_assert();
+}
