@@ -60,13 +60,6 @@ impl std::fmt::Debug for KeyLimiter {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 impl KeyLimiter {
     /// `per_second` sustained, bursts of `burst`.
     pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
@@ -106,7 +99,7 @@ impl KeyLimiter {
                     allowed: true,
                     limit,
                     remaining,
-                    reset: unix_now() + refill.as_secs_f64().ceil() as u64,
+                    reset: opsmantik_runtime::now_secs() + refill.as_secs_f64().ceil() as u64,
                     retry_after: 0,
                 }
             }
@@ -117,7 +110,7 @@ impl KeyLimiter {
                     allowed: false,
                     limit,
                     remaining: 0,
-                    reset: unix_now() + secs,
+                    reset: opsmantik_runtime::now_secs() + secs,
                     retry_after: secs,
                 }
             }

@@ -5,6 +5,7 @@
 //! parallel and never see each other's data. Child processes are killed when their [`Service`] is dropped.
 //! Connection settings come from `KAFKA_BROKERS` and `CLICKHOUSE_URL` (the stack's defaults otherwise).
 
+pub mod http;
 mod pipeline;
 mod service;
 pub mod smtp;

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::{wait_for, Env, Pipeline};
 use serde_json::{json, Value};
 
@@ -13,23 +14,6 @@ const KEY_B: &str = "cf_key_site_b_0000000002";
 const KEY_C: &str = "cf_key_site_c_0000000003";
 const KEYS: &str = "cf_key_site_a_0000000001=site_a,cf_key_site_b_0000000002=site_b,cf_key_site_c_0000000003=site_c";
 const LANDING: Duration = Duration::from_secs(90);
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Reply {
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    Reply {
-        status,
-        headers,
-        body: r.json().await.unwrap_or(Value::Null),
-    }
-}
 
 async fn post_event(p: &Pipeline, key: &str, body: &Value) -> Reply {
     send(

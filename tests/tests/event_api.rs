@@ -5,26 +5,10 @@
 
 use std::time::Duration;
 
+use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::smtp::Inbox;
 use opsmantik_e2e::{wait_for, Env, Pipeline};
 use serde_json::{json, Value};
-
-struct Reply {
-    status: u16,
-    body: Value,
-    headers: reqwest::header::HeaderMap,
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Reply {
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    Reply {
-        status,
-        headers,
-        body: r.json().await.unwrap_or(Value::Null),
-    }
-}
 
 async fn post(p: &Pipeline, path: &str, key: Option<&str>, body: &Value) -> Reply {
     let mut req = p.http.post(p.url(path)).json(body);

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::{hit, run_to_end, wait_for, Binary, Env, Pipeline};
 use opsmantik_ingest::signature::sign;
 use serde_json::{json, Value};
@@ -12,23 +13,6 @@ use serde_json::{json, Value};
 const SHOP: &str = "https://shop.example";
 const GLOBAL: &str = "https://global.example";
 const MIN: i64 = 60_000;
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Reply {
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    Reply {
-        status,
-        headers,
-        body: r.json().await.unwrap_or(Value::Null),
-    }
-}
 
 async fn sync_from(p: &Pipeline, origin: Option<&str>, body: &Value) -> Reply {
     let mut req = p.http.post(p.url("/api/sync")).json(body);

@@ -29,13 +29,6 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 impl JwtKeys {
     pub fn new(secret: &[u8], ttl_seconds: u64) -> Self {
         Self {
@@ -51,7 +44,7 @@ impl JwtKeys {
         email: &str,
         role: &str,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let now = unix_now();
+        let now = opsmantik_runtime::now_secs();
         let claims = Claims {
             sub: user_id.into(),
             email: email.into(),
