@@ -132,11 +132,16 @@ async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<
     let Some(fp) = &v.intent.fingerprint else {
         return Ok(Json(json!({ "status": "unmatched" })));
     };
-    let entry = match visitor_index::read(&state.redis, &v.site.public_id, fp).await {
-        Ok(e) => e,
-        Err(e) => {
+    let read = visitor_index::read(&state.redis, &v.site.public_id, fp);
+    let entry = match tokio::time::timeout(std::time::Duration::from_millis(200), read).await {
+        Ok(Ok(e)) => e,
+        Ok(Err(e)) => {
             // The intent is stored; the call-matcher decides the match. Only the quick answer is lost.
             tracing::warn!(error = %e, "visitor index unavailable");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("visitor index too slow; answering unmatched");
             None
         }
     };
