@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_product_events.sql",
         sql: include_str!("../clickhouse/0004_product_events.sql"),
     },
+    Migration {
+        name: "0005_calls.sql",
+        sql: include_str!("../clickhouse/0005_calls.sql"),
+    },
 ];
 
 impl Migration {

@@ -1,4 +1,5 @@
-//! The whole pipeline for one test: edge, sessionizer, ClickHouse sink and Redis overlay on the test's [`Env`].
+//! The whole pipeline for one test: edge, sessionizer, call-matcher, ClickHouse sink and Redis overlay on the
+//! test's [`Env`].
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::{free_port, wait_for, Binary, Env, Service};
 pub struct Pipeline {
     pub edge: Option<Service>,
     pub sessionizer: Option<Service>,
+    pub call_matcher: Option<Service>,
     pub sink: Option<Service>,
     pub overlay: Option<Service>,
     pub base_url: String,
@@ -34,6 +36,7 @@ impl Pipeline {
         let mut p = Self {
             edge: Some(Service::start(Binary::Edge, &vars, &env.name)),
             sessionizer: Some(Service::start(Binary::Sessionizer, &vars, &env.name)),
+            call_matcher: Some(Service::start(Binary::CallMatcher, &vars, &env.name)),
             sink: Some(Service::start(Binary::ClickHouseSink, &vars, &env.name)),
             overlay: Some(Service::start(Binary::RedisOverlay, &vars, &env.name)),
             base_url: format!("http://127.0.0.1:{port}"),

@@ -10,6 +10,7 @@ use std::time::Duration;
 pub enum Binary {
     Edge,
     Sessionizer,
+    CallMatcher,
     ClickHouseSink,
     RedisOverlay,
     Sites,
@@ -20,6 +21,7 @@ impl Binary {
         match self {
             Binary::Edge => "opsmantik-edge",
             Binary::Sessionizer => "opsmantik-sessionizer",
+            Binary::CallMatcher => "opsmantik-call-matcher",
             Binary::ClickHouseSink => "opsmantik-clickhouse-sink",
             Binary::RedisOverlay => "opsmantik-redis-overlay",
             Binary::Sites => "opsmantik-sites",

@@ -163,6 +163,25 @@ async fn call_events_match_recent_sessions_and_signatures_cannot_be_replayed() -
         .post("/api/call-event", &click(s, "never-seen", "phone"))
         .await?;
     assert_eq!(nobody["status"], "unmatched");
+    // The call-matcher's records land in ClickHouse: matched to S1, or unmatched.
+    wait_for("call records", Duration::from_secs(60), || async {
+        let count = |sql: &'static str| env.count(sql);
+        let matched = count(
+            "SELECT count() FROM calls FINAL WHERE session_id = 'S1' AND action = 'whatsapp'",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let unmatched =
+            count("SELECT count() FROM calls FINAL WHERE visitor = 'stale' AND session_id = ''")
+                .await
+                .map_err(|e| e.to_string())?;
+        if matched >= 1 && unmatched == 1 {
+            Ok(())
+        } else {
+            Err(format!("matched={matched} unmatched={unmatched}"))
+        }
+    })
+    .await?;
     let (status, bad) = p
         .post("/api/call-event", &click(s, "recent", "fax"))
         .await?;

@@ -1,5 +1,5 @@
-//! The realtime overlay's data (written by the overlay sink, read by the edge): per site and local day, HyperLogLog sets of event ids, session ids and conversion
-//! event ids in Redis (`overlay:{site}:<day>:<metric>`, kept 3 days). Adding an id twice counts once, so a
+//! The realtime overlay's data (written by the overlay sink, read by the edge): per site and local day, HyperLogLog sets of event ids, session ids, conversion event
+//! ids, call ids and matched call ids in Redis (`overlay:{site}:<day>:<metric>`, kept 3 days). Adding an id twice counts once, so a
 //! replayed record never double-counts; counts are estimates within about 1% (HyperLogLog). ClickHouse holds
 //! the exact numbers; the overlay is the cheap "today so far" for dashboards.
 
@@ -7,7 +7,13 @@ use crate::redis::Store;
 use chrono::TimeZone;
 
 /// The metrics of the overlay.
-pub const METRICS: [&str; 3] = ["events", "sessions", "conversions"];
+pub const METRICS: [&str; 5] = [
+    "events",
+    "sessions",
+    "conversions",
+    "calls",
+    "matched_calls",
+];
 const TTL_SECS: i64 = 3 * 24 * 3600;
 
 /// The local date (`YYYY-MM-DD`) of `ms` in time zone `tz` (UTC when the zone is unknown).

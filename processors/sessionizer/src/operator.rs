@@ -58,6 +58,11 @@ impl Sessionizer {
         Self::default()
     }
 
+    /// The open (or last) session of visitor `key` (`site:visitor`).
+    pub fn current(&self, key: &str) -> Option<&SessionState> {
+        self.visitors.get(key).map(|v| &v.state)
+    }
+
     /// Number of visitors held in memory.
     pub fn visitors(&self) -> usize {
         self.visitors.len()

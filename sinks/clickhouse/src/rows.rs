@@ -3,7 +3,9 @@
 //! absent strings become `''`.
 
 use clickhouse::Row;
-use opsmantik_schemas::{CallFlowEvent, DeadLetter, ProductEvent, SessionEvent, SessionState};
+use opsmantik_schemas::{
+    CallFlowEvent, CallRecord, DeadLetter, ProductEvent, SessionEvent, SessionState,
+};
 use serde::Serialize;
 
 /// A table the sink writes.
@@ -14,6 +16,7 @@ pub enum Table {
     DeadLetters,
     CallflowEvents,
     ProductEvents,
+    Calls,
 }
 
 impl Table {
@@ -24,6 +27,7 @@ impl Table {
             Table::DeadLetters => "dead_letters",
             Table::CallflowEvents => "callflow_events",
             Table::ProductEvents => "product_events",
+            Table::Calls => "calls",
         }
     }
 }
@@ -243,6 +247,53 @@ impl From<ProductEvent> for ProductRow {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct CallRow {
+    pub site: String,
+    pub call_id: String,
+    pub version: i64,
+    pub visitor: String,
+    pub status: String,
+    pub session_id: String,
+    pub phone_number: String,
+    pub action: String,
+    pub gclid: String,
+    pub gbraid: String,
+    pub wbraid: String,
+    pub lead_score: i32,
+    pub lead_reasons: Vec<String>,
+    pub sale_amount: f64,
+    pub has_sale: u8,
+    pub currency: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl From<CallRecord> for CallRow {
+    fn from(c: CallRecord) -> Self {
+        Self {
+            session_id: text(&c.session_id),
+            gclid: text(&c.gclid),
+            gbraid: text(&c.gbraid),
+            wbraid: text(&c.wbraid),
+            sale_amount: c.sale_amount.unwrap_or(0.0),
+            has_sale: u8::from(c.sale_amount.is_some()),
+            currency: text(&c.currency),
+            site: c.site,
+            call_id: c.call_id,
+            version: c.version,
+            visitor: c.visitor,
+            status: c.status,
+            phone_number: c.phone_number,
+            action: c.action,
+            lead_score: c.lead_score,
+            lead_reasons: c.lead_reasons,
+            created_at_ms: c.created_at,
+            updated_at_ms: c.updated_at,
+        }
+    }
+}
+
 /// Rows for one table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rows {
@@ -251,6 +302,7 @@ pub enum Rows {
     DeadLetters(Vec<DeadLetterRow>),
     Callflow(Vec<CallflowRow>),
     Product(Vec<ProductRow>),
+    Calls(Vec<CallRow>),
 }
 
 impl Rows {
@@ -261,6 +313,7 @@ impl Rows {
             Rows::DeadLetters(_) => Table::DeadLetters,
             Rows::Callflow(_) => Table::CallflowEvents,
             Rows::Product(_) => Table::ProductEvents,
+            Rows::Calls(_) => Table::Calls,
         }
     }
 
@@ -271,6 +324,7 @@ impl Rows {
             Rows::DeadLetters(r) => r.len(),
             Rows::Callflow(r) => r.len(),
             Rows::Product(r) => r.len(),
+            Rows::Calls(r) => r.len(),
         }
     }
 
@@ -286,6 +340,7 @@ impl Rows {
             Rows::DeadLetters(r) => Rows::DeadLetters(r[range].to_vec()),
             Rows::Callflow(r) => Rows::Callflow(r[range].to_vec()),
             Rows::Product(r) => Rows::Product(r[range].to_vec()),
+            Rows::Calls(r) => Rows::Calls(r[range].to_vec()),
         }
     }
 }

@@ -9,11 +9,12 @@ use opsmantik_runtime::stage::StageIo;
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
 use opsmantik_schemas::{
-    decode, CallFlowEvent, CodecError, DeadLetter, ProductEvent, SessionEvent, SessionState, Topic,
+    decode, CallFlowEvent, CallRecord, CodecError, DeadLetter, ProductEvent, SessionEvent,
+    SessionState, Topic,
 };
 
 use crate::retry::WriteError;
-use crate::rows::{CallflowRow, DeadLetterRow, EventRow, ProductRow, Rows, SessionRow};
+use crate::rows::{CallRow, CallflowRow, DeadLetterRow, EventRow, ProductRow, Rows, SessionRow};
 use crate::writer::RowWriter;
 
 pub const STAGE: &str = "clickhouse_sink";
@@ -38,7 +39,8 @@ impl std::fmt::Debug for SinkHandler {
 }
 
 /// The topics the sink consumes.
-pub const INPUTS: [Topic; 5] = [
+pub const INPUTS: [Topic; 6] = [
+    Topic::Calls,
     Topic::Sessions,
     Topic::Events,
     Topic::Callflow,
@@ -54,6 +56,7 @@ struct Decoded {
     letters: (Vec<DeadLetterRow>, Vec<usize>),
     callflow: (Vec<CallflowRow>, Vec<usize>),
     product: (Vec<ProductRow>, Vec<usize>),
+    calls: (Vec<CallRow>, Vec<usize>),
 }
 
 impl Decoded {
@@ -68,6 +71,10 @@ impl Decoded {
             Topic::Events => {
                 self.events.0.push(decode::<SessionEvent>(payload)?.into());
                 self.events.1.push(index);
+            }
+            Topic::Calls => {
+                self.calls.0.push(decode::<CallRecord>(payload)?.into());
+                self.calls.1.push(index);
             }
             Topic::ProductEvents => {
                 self.product.0.push(decode::<ProductEvent>(payload)?.into());
@@ -87,7 +94,7 @@ impl Decoded {
         Ok(())
     }
 
-    fn into_pending(self) -> [Pending; 5] {
+    fn into_pending(self) -> [Pending; 6] {
         [
             Pending {
                 rows: Rows::Sessions(self.sessions.0),
@@ -108,6 +115,10 @@ impl Decoded {
             Pending {
                 rows: Rows::Product(self.product.0),
                 sources: self.product.1,
+            },
+            Pending {
+                rows: Rows::Calls(self.calls.0),
+                sources: self.calls.1,
             },
         ]
     }

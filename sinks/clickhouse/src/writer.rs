@@ -57,6 +57,7 @@ impl RowWriter for ClickHouseWriter {
                 Rows::DeadLetters(r) => self.insert(table, r).await,
                 Rows::Callflow(r) => self.insert(table, r).await,
                 Rows::Product(r) => self.insert(table, r).await,
+                Rows::Calls(r) => self.insert(table, r).await,
             }
         })
     }
@@ -107,6 +108,7 @@ fn ids(rows: &Rows) -> Vec<&str> {
         Rows::DeadLetters(r) => r.iter().map(|x| x.source_topic.as_str()).collect(),
         Rows::Callflow(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
         Rows::Product(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
+        Rows::Calls(r) => r.iter().map(|x| x.call_id.as_str()).collect(),
     }
 }
 

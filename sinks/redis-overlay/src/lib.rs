@@ -1,6 +1,6 @@
 //! The Redis realtime overlay: consumes sessions and events and keeps, per site and day in the site's time
-//! zone, today's events, sessions and conversions (`opsmantik_runtime::overlay`). The edge serves them at
-//! `GET /api/stats/realtime`. Calls and matched calls join once the call-matcher publishes call records.
+//! zone, today's events, sessions, conversions, calls and matched calls (`opsmantik_runtime::overlay`). The
+//! edge serves them at `GET /api/stats/realtime`.
 
 use opsmantik_runtime::config::{BatchConfig, KafkaConfig, TelemetryConfig};
 use opsmantik_runtime::consume::BatchHandler;
@@ -11,7 +11,7 @@ use opsmantik_runtime::sites::{Lookup, SiteCache};
 use opsmantik_runtime::stage::{run_stage, StageIo};
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
-use opsmantik_schemas::{decode, SessionEvent, SessionState, Topic};
+use opsmantik_schemas::{decode, CallRecord, SessionEvent, SessionState, Topic};
 use tokio_util::sync::CancellationToken;
 
 use opsmantik_runtime::overlay::{self, local_day, Mark};
@@ -21,7 +21,9 @@ const DEFAULT_TIME_ZONE: &str = "Europe/Istanbul";
 
 /// Overlay settings.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(about = "OpsMantik realtime overlay: sessions and events -> today's counts in Redis")]
+#[command(
+    about = "OpsMantik realtime overlay: sessions, events and calls -> today's counts in Redis"
+)]
 pub struct OverlayConfig {
     #[command(flatten)]
     pub kafka: KafkaConfig,
@@ -110,6 +112,23 @@ impl OverlayHandler {
                         day,
                         metric: "sessions",
                         id: s.session_id,
+                    });
+                }),
+                Some(Topic::Calls) => decode::<CallRecord>(incoming.payload()).map(|c| {
+                    let day = local_day(c.created_at, &self.time_zone(&c.site));
+                    if c.session_id.is_some() {
+                        marks.push(Mark {
+                            site: c.site.clone(),
+                            day: day.clone(),
+                            metric: "matched_calls",
+                            id: c.call_id.clone(),
+                        });
+                    }
+                    marks.push(Mark {
+                        site: c.site,
+                        day,
+                        metric: "calls",
+                        id: c.call_id,
                     });
                 }),
                 _ => Ok(()),
