@@ -1,4 +1,4 @@
-//! The real edge binary when things go wrong: bad input and an unreachable broker.
+//! The real edge binary when things go wrong: bad input, an unreachable broker, an unreachable ClickHouse.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
@@ -9,8 +9,16 @@ use opsmantik_ingest::sites::{self, NewSite};
 use opsmantik_runtime::redis::{RedisConfig, Store};
 use serde_json::{json, Value};
 
-/// Starts a lone edge with a site of its own (no topics or database needed); returns the site's public id.
-async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String, String)> {
+/// A lone edge with a site and an API key of its own.
+struct Lone {
+    _service: Service,
+    base: String,
+    site: String,
+    key: String,
+}
+
+/// Starts a lone edge (no topics or database needed) with `extra` environment variables.
+async fn start_edge(brokers: &str, tag: &str, extra: &[(&str, &str)]) -> anyhow::Result<Lone> {
     let port = free_port();
     let prefix = format!("{tag}_{}:", uuid::Uuid::new_v4().simple());
     let store = Store::new(&RedisConfig {
@@ -25,12 +33,14 @@ async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String
         time_zone: None,
     };
     let site = sites::create(&store, new).await?.public_id;
-    let vars: Vec<(String, String)> = vec![
+    let key = opsmantik_ingest::identity::keys::create(&store, &site, "u", "test", 0).await?;
+    let mut vars: Vec<(String, String)> = vec![
         ("KAFKA_BROKERS".into(), brokers.into()),
         ("TOPIC_NAMESPACE".into(), tag.into()),
         ("EDGE_ADDR".into(), format!("127.0.0.1:{port}")),
         ("REDIS_KEY_PREFIX".into(), prefix),
     ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let service = Service::start(Binary::Edge, &vars, tag);
     let base = format!("http://127.0.0.1:{port}");
     let health = format!("{base}/api/health");
@@ -44,14 +54,20 @@ async fn start_edge(brokers: &str, tag: &str) -> anyhow::Result<(Service, String
         }
     })
     .await?;
-    Ok((service, base, site))
+    Ok(Lone {
+        _service: service,
+        base,
+        site,
+        key,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broker_down_means_503_within_5_seconds_never_200() -> anyhow::Result<()> {
     // Nothing listens on this port: the broker is "down".
     let dead_broker = format!("127.0.0.1:{}", free_port());
-    let (_edge, base, site) = start_edge(&dead_broker, "e2e_broker_down").await?;
+    let edge = start_edge(&dead_broker, "e2e_broker_down", &[]).await?;
+    let (base, site) = (edge.base.clone(), edge.site.clone());
     let started = Instant::now();
     let r = reqwest::Client::new()
         .post(format!("{base}/api/sync"))
@@ -89,7 +105,8 @@ async fn broker_down_means_503_within_5_seconds_never_200() -> anyhow::Result<()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
-    let (_edge, base, _site) = start_edge(&opsmantik_e2e::brokers(), "e2e_bad_input").await?;
+    let edge = start_edge(&opsmantik_e2e::brokers(), "e2e_bad_input", &[]).await?;
+    let base = edge.base.clone();
     let http = reqwest::Client::new();
     let url = format!("{base}/api/sync");
     let big = format!(
@@ -124,5 +141,37 @@ async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
     }
     let r = http.get(&url).send().await?;
     assert_eq!(r.status().as_u16(), 405);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_down_means_analytics_error_not_wrong_numbers() -> anyhow::Result<()> {
+    let dead_clickhouse = format!("http://127.0.0.1:{}", free_port());
+    let edge = start_edge(
+        &opsmantik_e2e::brokers(),
+        "e2e_ch_down",
+        &[("CLICKHOUSE_URL", &dead_clickhouse)],
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!(
+            "{}/api/v1/analytics/metrics?timeRange=1h",
+            edge.base
+        ))
+        .header("x-api-key", &edge.key)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 503);
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "ANALYTICS_ERROR");
+    let r = http
+        .get(format!("{}/api/v1/analytics/events?period=1h", edge.base))
+        .header("x-api-key", &edge.key)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 503);
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"], "analytics_error");
     Ok(())
 }
