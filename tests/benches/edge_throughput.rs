@@ -1,8 +1,8 @@
 //! Edge throughput against a baseline measured in the same run.
 //!
 //! Serves, in this process and over real HTTP on loopback, (a) the edge's router with the real Kafka
-//! publisher (site lookup → validate → Avro → broker ack → score read from Redis, on its own topic namespace) and (b) a bare axum handler that
-//! parses the same JSON and returns the same body. The same client drives both with the same requests and
+//! publisher (site lookup → validate → Avro → broker ack → score read from Redis, on its own topic
+//! namespace) and (b) a bare axum handler that parses the same JSON and returns the same body. The same client drives both with the same requests and
 //! concurrency; the report is requests/s of each and their ratio. Needs the local stack (`deploy/local/stack
 //! up`). Run: `cargo bench -p opsmantik-e2e --bench edge_throughput` (`BENCH_REQUESTS`, `BENCH_CONCURRENCY`).
 
