@@ -98,6 +98,11 @@ impl Pipeline {
         self.wait_healthy().await
     }
 
+    /// Starts a fresh sessionizer process (after the old one was killed).
+    pub fn restart_sessionizer(&mut self) {
+        self.sessionizer = Some(Service::start(Binary::Sessionizer, &self.vars, &self.tag));
+    }
+
     /// Starts a fresh sink process (after the old one was killed).
     pub fn restart_sink(&mut self) {
         self.sink = Some(Service::start(

@@ -264,3 +264,80 @@ async fn post_all(p: &Pipeline, hits: &[serde_json::Value]) -> anyhow::Result<()
     }
     Ok(())
 }
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Versioned {
+    session_id: String,
+    version: i64,
+    events: i64,
+    pageviews: i64,
+}
+
+/// The sessionizer is killed (SIGKILL) mid-stream and restarted: from its per-partition snapshots it
+/// continues every open session, so the session table ends up exactly as without the kill.
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_sessionizer_mid_stream_leaves_the_same_sessions() -> anyhow::Result<()> {
+    let env = Env::new("sessionizer_kill").await?;
+    let site = env.create_site("sessionizer_kill", &[]).await?.public_id;
+    let mut p = Pipeline::start(&env).await?;
+    const VISITORS: usize = 10;
+    const ROUNDS: usize = 12;
+    let round = |r: usize| -> Vec<serde_json::Value> {
+        (0..VISITORS)
+            .map(|v| {
+                let ago = (ROUNDS - r) as i64 * MIN;
+                hit(
+                    &site,
+                    &format!("fp{v}"),
+                    &format!("S{v}"),
+                    "https://shop.example/",
+                    ago,
+                    &format!("r{r}v{v}"),
+                )
+            })
+            .collect()
+    };
+    let first: Vec<_> = (0..ROUNDS / 2).flat_map(round).collect();
+    let second: Vec<_> = (ROUNDS / 2..ROUNDS).flat_map(round).collect();
+    post_all(&p, &first).await?;
+    wait_for("the first half sessionized", LANDING, || async {
+        match env
+            .count("SELECT toUInt64(sum(events)) FROM sessions FINAL")
+            .await
+        {
+            Ok(n) if n >= (VISITORS * ROUNDS / 2) as u64 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await?;
+    // Let the consumer commit the first half's offsets (every second), so the restart resumes after them and
+    // only the snapshots can tell it about the open sessions.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    p.sessionizer.take().expect("sessionizer running").kill();
+    post_all(&p, &second).await?;
+    // See killing_the_sink_mid_stream…: the local broker needs the dead member's session to expire first.
+    tokio::time::sleep(Duration::from_millis(env.kafka.session_timeout_ms + 1_000)).await;
+    p.restart_sessionizer();
+
+    wait_for_counts(&env, VISITORS as u64, (VISITORS * ROUNDS) as u64).await?;
+    let rows: Vec<Versioned> = env
+        .ch()
+        .query("SELECT ?fields FROM sessions FINAL ORDER BY session_id")
+        .fetch_all()
+        .await?;
+    assert_eq!(rows.len(), VISITORS);
+    for (v, r) in rows.iter().enumerate() {
+        assert_eq!(
+            r.session_id,
+            format!("S{v}"),
+            "one session per visitor, no split by the restart"
+        );
+        assert_eq!(
+            (r.version, r.events, r.pageviews),
+            (ROUNDS as i64, ROUNDS as i64, ROUNDS as i64),
+            "{r:?}"
+        );
+    }
+    drop(p);
+    env.cleanup().await
+}

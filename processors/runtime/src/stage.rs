@@ -8,7 +8,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{BatchConfig, KafkaConfig};
 use crate::consume::{publish_all, run_consumer, BatchHandler};
 use crate::dlq::{dead_letter, dead_letter_record};
-use crate::kafka::{create_consumer, Incoming, KafkaPublisher, OutRecord, PublishError, Publisher};
+use crate::kafka::{
+    create_consumer, Incoming, KafkaPublisher, OutRecord, PublishError, Publisher, Revoked,
+};
 use crate::metrics::StageMetrics;
 use crate::retry::Backoff;
 use crate::RuntimeError;
@@ -21,6 +23,8 @@ pub struct StageIo {
     pub metrics: StageMetrics,
     pub backoff: Backoff,
     pub shutdown: CancellationToken,
+    /// Partitions this instance lost in rebalances; a stateful stage drops their state (see `take_revoked`).
+    pub revoked: Revoked,
 }
 
 impl std::fmt::Debug for StageIo {
@@ -42,7 +46,13 @@ impl StageIo {
             metrics: StageMetrics::new(stage),
             backoff: Backoff::default(),
             shutdown: CancellationToken::new(),
+            revoked: Revoked::default(),
         }
+    }
+
+    /// The partitions revoked since the last call.
+    pub fn take_revoked(&self) -> Vec<(String, i32)> {
+        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// A record for `topic` under this stage's namespace.
@@ -134,6 +144,7 @@ pub async fn run_stage<H: BatchHandler>(
         metrics: metrics.clone(),
         backoff: Backoff::default(),
         shutdown: shutdown.clone(),
+        revoked: rdkafka::consumer::Consumer::context(&consumer).revoked(),
     });
     tracing::info!(stage, inputs = ?names, "stage running");
     let result = run_consumer(&consumer, batch, &mut handler, &metrics, &shutdown).await;

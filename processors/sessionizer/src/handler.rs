@@ -15,6 +15,7 @@ use opsmantik_schemas::{decode, encode, SessionState, Topic, TrackingHit};
 use tokio_util::sync::CancellationToken;
 
 use crate::operator::{Outcome, Sessionizer};
+use crate::snapshot;
 
 const STAGE: &str = "sessionizer";
 
@@ -45,22 +46,27 @@ pub async fn run(
         &config.kafka,
         &config.batch,
         shutdown,
-        |io| SessionizerHandler {
-            operator: Sessionizer::new(),
-            io,
-            index: Some(index),
-        },
+        |io| SessionizerHandler::new(io, Some(index)),
     )
     .await
 }
 
-/// The batch handler: decode → operator → publish (events, latest state per session, dead letters).
+/// The batch handler: decode → operator → publish (events, latest state per session, dead letters) →
+/// visitor index → snapshot. One operator per input partition, restored from its snapshot when the partition
+/// is first seen (after start-up or a rebalance) and dropped when the partition is revoked.
 #[derive(Debug)]
 pub struct SessionizerHandler {
-    pub operator: Sessionizer,
+    partitions: HashMap<(String, i32), Partition>,
     pub io: StageIo,
-    /// Where the visitor index is kept (`None` in unit tests).
-    pub index: Option<Store>,
+    /// Where the visitor index and the snapshots are kept (`None` in unit tests: no persistence).
+    pub store: Option<Store>,
+}
+
+#[derive(Debug, Default)]
+struct Partition {
+    operator: Sessionizer,
+    /// Records below this offset are already reflected in the restored state.
+    skip_below: i64,
 }
 
 /// Outputs of one batch, each remembering which input it came from.
@@ -82,11 +88,103 @@ impl Outputs {
 }
 
 impl SessionizerHandler {
-    fn process(&mut self, batch: &[Incoming]) -> Outputs {
+    pub fn new(io: StageIo, store: Option<Store>) -> Self {
+        Self {
+            partitions: HashMap::new(),
+            io,
+            store,
+        }
+    }
+
+    /// Drops revoked partitions and restores every partition of `batch` not held yet.
+    async fn ensure_partitions(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
+        for revoked in self.io.take_revoked() {
+            self.partitions.remove(&revoked);
+        }
+        for incoming in batch {
+            let id = (incoming.topic.clone(), incoming.partition);
+            if self.partitions.contains_key(&id) {
+                continue;
+            }
+            let restored = match &self.store {
+                None => Partition::default(),
+                Some(store) => {
+                    let mut attempt = 0;
+                    loop {
+                        match snapshot::load(store, STAGE, &id.0, id.1).await {
+                            Ok(r) => {
+                                break Partition {
+                                    operator: r.operator,
+                                    skip_below: r.next_offset,
+                                }
+                            }
+                            Err(e) => {
+                                // Without its snapshot the partition would restart sessions: wait for Redis.
+                                tracing::warn!(error = %e, partition = id.1, "snapshot not loaded, retrying");
+                                self.io.backoff.wait(attempt, &self.io.shutdown).await?;
+                                attempt += 1;
+                            }
+                        }
+                    }
+                }
+            };
+            tracing::info!(
+                partition = id.1,
+                visitors = restored.operator.visitors(),
+                next_offset = restored.skip_below,
+                "partition state restored"
+            );
+            self.partitions.insert(id, restored);
+        }
+        Ok(())
+    }
+
+    /// Saves the touched visitors of every partition in `batch` with the partition's next offset.
+    async fn save_snapshots(
+        &self,
+        batch: &[Incoming],
+        touched: &HashMap<(String, i32), Vec<String>>,
+    ) -> Result<(), RuntimeError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        for ((topic, partition), next) in opsmantik_runtime::consume::next_offsets(batch) {
+            let id = (topic, partition);
+            let Some(part) = self.partitions.get(&id) else {
+                continue;
+            };
+            let visitors: Vec<(String, String)> = touched
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| part.operator.export(k).map(|v| (k.clone(), v)))
+                .collect();
+            let mut attempt = 0;
+            while let Err(e) = snapshot::save(store, STAGE, &id.0, id.1, &visitors, next).await {
+                tracing::warn!(error = %e, partition = id.1, "snapshot not saved, retrying");
+                self.io.backoff.wait(attempt, &self.io.shutdown).await?;
+                attempt += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        batch: &[Incoming],
+        touched: &mut HashMap<(String, i32), Vec<String>>,
+    ) -> Outputs {
         let mut out = Outputs::default();
         // Only the last state of each session in a batch is published: versions make it the one that counts.
         let mut latest: HashMap<String, (usize, SessionState)> = HashMap::new();
         for (i, incoming) in batch.iter().enumerate() {
+            let id = (incoming.topic.clone(), incoming.partition);
+            let Some(part) = self.partitions.get_mut(&id) else {
+                continue;
+            };
+            if incoming.offset < part.skip_below {
+                continue; // reflected in the restored state; its outputs were acknowledged before
+            }
             let hit: TrackingHit = match decode(incoming.payload()) {
                 Ok(h) => h,
                 Err(e) => {
@@ -98,7 +196,11 @@ impl SessionizerHandler {
                     continue;
                 }
             };
-            match self.operator.on_hit(&hit) {
+            touched.entry(id.clone()).or_default().push(hit.key());
+            let Some(part) = self.partitions.get_mut(&id) else {
+                continue;
+            };
+            match part.operator.on_hit(&hit) {
                 Outcome::Placed { event, state } => {
                     let record = match encode(&event) {
                         Ok(p) => Some(self.io.record(
@@ -142,13 +244,15 @@ impl SessionizerHandler {
 
 impl BatchHandler for SessionizerHandler {
     async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
+        self.ensure_partitions(batch).await?;
+        let mut touched = HashMap::new();
         let Outputs {
             records,
             sources,
             visitors,
-        } = self.process(batch);
+        } = self.process(batch, &mut touched);
         let rejected = self.io.publish(records).await?;
-        if let Some(index) = &self.index {
+        if let Some(index) = &self.store {
             // Best effort: the index only speeds up the edge's synchronous answer; the call-matcher's record is
             // the authority. A Redis outage must not stop sessionizing.
             if let Err(e) = visitor_index::write(index, &visitors).await {
@@ -165,7 +269,8 @@ impl BatchHandler for SessionizerHandler {
                     .dead_letter(source, Reason::Invalid, format!("output rejected: {error}"))
             })
             .collect();
-        self.io.publish_or_fail(letters).await
+        self.io.publish_or_fail(letters).await?;
+        self.save_snapshots(batch, &touched).await
     }
 }
 

@@ -8,11 +8,7 @@ use opsmantik_schemas::{samples, DeadLetter, SessionEvent, SessionState};
 use super::*;
 
 fn handler(publisher: Arc<MemoryPublisher>) -> SessionizerHandler {
-    SessionizerHandler {
-        operator: Sessionizer::new(),
-        io: StageIo::for_tests("test", Box::new(publisher), "t"),
-        index: None,
-    }
+    SessionizerHandler::new(StageIo::for_tests("test", Box::new(publisher), "t"), None)
 }
 
 fn incoming(offset: i64, payload: Vec<u8>) -> Incoming {

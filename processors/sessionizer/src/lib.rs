@@ -2,12 +2,12 @@
 //! `SessionEvent` and each session change as a new `SessionState` version.
 //!
 //! [`operator`] is the pure, synchronous session logic; [`handler`] connects it to the stream runtime
-//! (decode, dead-letter, publish, visitor index). Not yet here: per-partition state snapshots
-//! (see docs/sessions.md).
+//! (decode, dead-letter, publish, visitor index, per-partition snapshots in [`snapshot`]).
 
 pub mod device;
 pub mod handler;
 pub mod operator;
+pub mod snapshot;
 mod url_params;
 
 pub use handler::{run, SessionizerConfig};

@@ -36,7 +36,7 @@ pub enum Outcome {
 }
 
 /// A visitor's open (or last) session and what scoring needs beyond it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Visit {
     state: SessionState,
     conversions: i64,
@@ -61,6 +61,21 @@ impl Sessionizer {
     /// The open (or last) session of visitor `key` (`site:visitor`).
     pub fn current(&self, key: &str) -> Option<&SessionState> {
         self.visitors.get(key).map(|v| &v.state)
+    }
+
+    /// Visitor `key`'s state in snapshot form (JSON).
+    pub fn export(&self, key: &str) -> Option<String> {
+        self.visitors
+            .get(key)
+            .and_then(|v| serde_json::to_string(v).ok())
+    }
+
+    /// Restores visitor `key` from [`export`](Self::export)'s form; the watermark follows the restored state.
+    pub fn import(&mut self, key: String, snapshot: &str) -> Result<(), serde_json::Error> {
+        let v: Visit = serde_json::from_str(snapshot)?;
+        self.watermark = self.watermark.max(v.state.last_seen_at);
+        self.visitors.insert(key, v);
+        Ok(())
     }
 
     /// Number of visitors held in memory.

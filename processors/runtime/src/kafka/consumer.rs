@@ -42,6 +42,18 @@ impl Incoming {
 #[derive(Debug, Clone)]
 pub struct LagContext {
     gauge_name: String,
+    /// Partitions taken away by rebalances, until the stage has dropped their state.
+    revoked: Revoked,
+}
+
+/// Partitions (topic, partition) revoked from this consumer, shared with the stage's handler.
+pub type Revoked = std::sync::Arc<std::sync::Mutex<Vec<(String, i32)>>>;
+
+impl LagContext {
+    /// The revoked-partitions list this consumer fills.
+    pub fn revoked(&self) -> Revoked {
+        self.revoked.clone()
+    }
 }
 
 impl ClientContext for LagContext {
@@ -58,7 +70,22 @@ impl ClientContext for LagContext {
     }
 }
 
-impl ConsumerContext for LagContext {}
+impl ConsumerContext for LagContext {
+    fn pre_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        if let rdkafka::consumer::Rebalance::Revoke(list) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+            revoked.extend(
+                list.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition())),
+            );
+        }
+    }
+}
 
 /// A consumer in group `group` (namespaced), subscribed to `topics`. Offsets are stored only by the consume
 /// loop after a batch's output is acknowledged; librdkafka commits stored offsets every second and on
@@ -79,6 +106,7 @@ pub fn create_consumer(
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
         .set("statistics.interval.ms", "5000")
         .create_with_context(LagContext {
+            revoked: Revoked::default(),
             gauge_name: format!("{stage}_consumer_lag_records"),
         })
         .map_err(|e| RuntimeError::Config(format!("kafka consumer: {e}")))?;
