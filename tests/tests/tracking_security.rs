@@ -370,6 +370,21 @@ async fn the_realtime_overlay_and_site_status_show_today() -> anyhow::Result<()>
     })
     .await?;
     assert_eq!(today["timeZone"], "Europe/Istanbul");
+    // The conversion click became an intent, then a call matched to its session.
+    wait_for(
+        "the conversion click as a matched call",
+        Duration::from_secs(60),
+        || async {
+            let r = send(p.http.get(p.url(&url)).header("x-api-key", &key)).await;
+            let d = &r.body["data"];
+            if (d["calls"].as_u64(), d["matched_calls"].as_u64()) == (Some(1), Some(1)) {
+                Ok(())
+            } else {
+                Err(r.body.to_string())
+            }
+        },
+    )
+    .await?;
 
     let r = send(p.http.get(p.url(&url)).header("x-api-key", &other_key)).await;
     assert_eq!(

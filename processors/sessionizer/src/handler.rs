@@ -1,5 +1,6 @@
 //! Connects the [`Sessionizer`] operator to the stream runtime: consumes `opsmantik.tracking.v1`, publishes
-//! `opsmantik.events.v1` and `opsmantik.sessions.v1`, dead-letters what it cannot place.
+//! `opsmantik.events.v1` and `opsmantik.sessions.v1` (and, for conversion clicks, `opsmantik.call-intents.v1`),
+//! dead-letters what it cannot place.
 
 use std::collections::HashMap;
 
@@ -213,6 +214,17 @@ impl SessionizerHandler {
                             .dead_letter(incoming, Reason::Invalid, e.to_string()),
                     };
                     out.push(i, record);
+                    if let Some(intent) = crate::intents::intent_of(&hit) {
+                        let record = match encode(&intent) {
+                            Ok(p) => {
+                                Some(self.io.record(Topic::CallIntents, hit.key().as_bytes(), p))
+                            }
+                            Err(e) => self
+                                .io
+                                .dead_letter(incoming, Reason::Invalid, e.to_string()),
+                        };
+                        out.push(i, record);
+                    }
                     latest.insert(state.session_id.clone(), (i, state));
                 }
                 Outcome::Late { detail } => {

@@ -6,6 +6,7 @@
 
 pub mod device;
 pub mod handler;
+pub mod intents;
 pub mod operator;
 pub mod snapshot;
 mod url_params;

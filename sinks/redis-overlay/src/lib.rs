@@ -47,7 +47,7 @@ pub async fn run(config: OverlayConfig, shutdown: CancellationToken) -> Result<(
     );
     run_stage(
         STAGE,
-        &[Topic::Sessions, Topic::Events],
+        &[Topic::Sessions, Topic::Events, Topic::Calls],
         &config.kafka,
         &config.batch,
         shutdown,
