@@ -144,9 +144,11 @@ impl SiteCache {
     pub fn load(&self, sites: Vec<Site>) {
         let mut snapshot = Snapshot::default();
         for s in sites {
-            snapshot
-                .all_origins
-                .extend(s.allowed_origins.iter().cloned());
+            let origins = s
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string());
+            snapshot.all_origins.extend(origins);
             let s = Arc::new(s);
             snapshot.by_key.insert(s.public_id.clone(), s.clone());
             snapshot.by_key.insert(s.id.clone(), s);
