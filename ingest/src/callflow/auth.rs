@@ -9,9 +9,9 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use super::error::CallflowError;
+use crate::identity::codes::sha256_hex;
 use crate::identity::keys::presented_key;
 use crate::metrics;
 use crate::rate_limit::KeyLimiter;
@@ -26,11 +26,7 @@ pub struct Caller {
 /// Accepted keys, by hash.
 #[derive(Debug, Default, Clone)]
 pub struct ApiKeys {
-    sites: HashMap<[u8; 32], String>,
-}
-
-fn hash(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
+    sites: HashMap<String, String>,
 }
 
 impl ApiKeys {
@@ -44,7 +40,7 @@ impl ApiKeys {
             if key.len() < 16 || site.is_empty() {
                 return Err("API keys need at least 16 characters and a site".into());
             }
-            sites.insert(hash(key), site.to_string());
+            sites.insert(sha256_hex(key), site.to_string());
         }
         Ok(Self { sites })
     }
@@ -55,7 +51,7 @@ impl ApiKeys {
 
     /// The site of `key`, if it is a known key.
     pub fn site_of(&self, key: &str) -> Option<&str> {
-        self.sites.get(&hash(key)).map(String::as_str)
+        self.sites.get(&sha256_hex(key)).map(String::as_str)
     }
 }
 
@@ -94,7 +90,8 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         )
         .into_response();
     };
-    let decision = guard.limiter.check(&hex_id(&key));
+    // Buckets are keyed by the key's hash, so raw keys are not kept in the limiter's memory.
+    let decision = guard.limiter.check(&sha256_hex(&key));
     let mut response = if decision.allowed {
         request.extensions_mut().insert(Caller { site });
         next.run(request).await
@@ -109,11 +106,6 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     };
     decision.apply(response.headers_mut());
     response
-}
-
-/// The bucket id of a key: its hash, so raw keys are not kept in the limiter's memory.
-fn hex_id(key: &str) -> String {
-    hash(key).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

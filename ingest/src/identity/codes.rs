@@ -31,10 +31,7 @@ pub fn new_code() -> String {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 /// Counts one event in a fixed window; returns the count so far in this window.

@@ -161,21 +161,11 @@ pub struct DeadLetterRow {
     pub failed_at: u32,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
 impl From<DeadLetter> for DeadLetterRow {
     fn from(d: DeadLetter) -> Self {
         Self {
-            record_key: hex(d.key.as_deref().unwrap_or_default()),
-            payload: hex(&d.payload),
+            record_key: hex::encode(d.key.as_deref().unwrap_or_default()),
+            payload: hex::encode(&d.payload),
             failed_at: secs(d.failed_at),
             source_topic: d.source_topic,
             source_partition: d.source_partition,
@@ -360,7 +350,7 @@ mod tests {
         assert_eq!((e.has_value, e.value), (0, 0.0));
         let d = DeadLetterRow::from(samples::dead_letter());
         assert_eq!(d.payload, "000102ff");
-        assert_eq!(d.record_key, hex(b"site:fp"));
+        assert_eq!(d.record_key, "736974653a6670");
         assert_eq!(secs(-5), 0);
     }
 
