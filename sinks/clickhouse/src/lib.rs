@@ -1,13 +1,15 @@
-//! The ClickHouse sink: consumes sessions, events, call-flow events and dead letters and lands them in ClickHouse in batches
-//! (by size and time, from the runtime's batching), storing offsets only after the insert.
+//! The ClickHouse sink: consumes sessions, events, calls, call-flow events, product events and dead letters and
+//! lands them in ClickHouse in batches (by size and time, from the runtime's batching), storing offsets only
+//! after the insert.
 //!
-//! `config` (settings), `rows` (table rows), `writer` (the insert boundary), `retry` (data vs transport
-//! errors), `sink` (the batch handler).
+//! `config` (settings), `tables` (the table list), `rows` (table rows), `writer` (the insert boundary),
+//! `retry` (data vs transport errors), `sink` (the batch handler).
 
 pub mod config;
 pub mod retry;
 pub mod rows;
 pub mod sink;
+pub mod tables;
 pub mod writer;
 
 use opsmantik_runtime::stage::run_stage;

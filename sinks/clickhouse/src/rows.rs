@@ -1,4 +1,5 @@
-//! ClickHouse row types, one per table, and their conversion from the Avro records.
+//! ClickHouse row types, one per table, and their conversion from the Avro records (the table list itself is
+//! in `tables`).
 //! Field order is the table's column order (`schemas/clickhouse/`); times become `DateTime` (UTC seconds),
 //! absent strings become `''`.
 
@@ -7,30 +8,6 @@ use opsmantik_schemas::{
     CallFlowEvent, CallRecord, DeadLetter, ProductEvent, SessionEvent, SessionState,
 };
 use serde::Serialize;
-
-/// A table the sink writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Table {
-    Sessions,
-    Events,
-    DeadLetters,
-    CallflowEvents,
-    ProductEvents,
-    Calls,
-}
-
-impl Table {
-    pub const fn name(self) -> &'static str {
-        match self {
-            Table::Sessions => "sessions",
-            Table::Events => "events",
-            Table::DeadLetters => "dead_letters",
-            Table::CallflowEvents => "callflow_events",
-            Table::ProductEvents => "product_events",
-            Table::Calls => "calls",
-        }
-    }
-}
 
 fn secs(ms: i64) -> u32 {
     u32::try_from(ms.div_euclid(1000)).unwrap_or(if ms < 0 { 0 } else { u32::MAX })
@@ -284,57 +261,6 @@ impl From<CallRecord> for CallRow {
     }
 }
 
-/// Rows for one table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rows {
-    Sessions(Vec<SessionRow>),
-    Events(Vec<EventRow>),
-    DeadLetters(Vec<DeadLetterRow>),
-    Callflow(Vec<CallflowRow>),
-    Product(Vec<ProductRow>),
-    Calls(Vec<CallRow>),
-}
-
-impl Rows {
-    pub fn table(&self) -> Table {
-        match self {
-            Rows::Sessions(_) => Table::Sessions,
-            Rows::Events(_) => Table::Events,
-            Rows::DeadLetters(_) => Table::DeadLetters,
-            Rows::Callflow(_) => Table::CallflowEvents,
-            Rows::Product(_) => Table::ProductEvents,
-            Rows::Calls(_) => Table::Calls,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Rows::Sessions(r) => r.len(),
-            Rows::Events(r) => r.len(),
-            Rows::DeadLetters(r) => r.len(),
-            Rows::Callflow(r) => r.len(),
-            Rows::Product(r) => r.len(),
-            Rows::Calls(r) => r.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A copy of rows `range`.
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Rows {
-        match self {
-            Rows::Sessions(r) => Rows::Sessions(r[range].to_vec()),
-            Rows::Events(r) => Rows::Events(r[range].to_vec()),
-            Rows::DeadLetters(r) => Rows::DeadLetters(r[range].to_vec()),
-            Rows::Callflow(r) => Rows::Callflow(r[range].to_vec()),
-            Rows::Product(r) => Rows::Product(r[range].to_vec()),
-            Rows::Calls(r) => Rows::Calls(r[range].to_vec()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,12 +278,5 @@ mod tests {
         assert_eq!(d.payload, "000102ff");
         assert_eq!(d.record_key, "736974653a6670");
         assert_eq!(secs(-5), 0);
-    }
-
-    #[test]
-    fn slices_keep_the_table() {
-        let rows = Rows::Events(vec![EventRow::from(samples::session_event()); 5]);
-        assert_eq!(rows.slice(1..3).len(), 2);
-        assert_eq!(rows.slice(0..0).table(), Table::Events);
     }
 }

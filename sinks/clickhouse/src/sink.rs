@@ -14,7 +14,7 @@ use opsmantik_schemas::{
 };
 
 use crate::retry::WriteError;
-use crate::rows::{CallRow, CallflowRow, DeadLetterRow, EventRow, ProductRow, Rows, SessionRow};
+use crate::tables::{Row, Rows, Table};
 use crate::writer::RowWriter;
 
 pub const STAGE: &str = "clickhouse_sink";
@@ -48,79 +48,36 @@ pub const INPUTS: [Topic; 6] = [
     Topic::Dlq,
 ];
 
-/// A batch decoded into table rows, each row with the index of its input record.
-#[derive(Debug, Default)]
-struct Decoded {
-    sessions: (Vec<SessionRow>, Vec<usize>),
-    events: (Vec<EventRow>, Vec<usize>),
-    letters: (Vec<DeadLetterRow>, Vec<usize>),
-    callflow: (Vec<CallflowRow>, Vec<usize>),
-    product: (Vec<ProductRow>, Vec<usize>),
-    calls: (Vec<CallRow>, Vec<usize>),
+/// The row a record of `topic` becomes.
+fn decode_row(topic: Topic, payload: &[u8]) -> Result<Row, CodecError> {
+    Ok(match topic {
+        Topic::Sessions => Row::Sessions(decode::<SessionState>(payload)?.into()),
+        Topic::Events => Row::Events(decode::<SessionEvent>(payload)?.into()),
+        Topic::Calls => Row::Calls(decode::<CallRecord>(payload)?.into()),
+        Topic::ProductEvents => Row::ProductEvents(decode::<ProductEvent>(payload)?.into()),
+        Topic::Callflow => Row::CallflowEvents(decode::<CallFlowEvent>(payload)?.into()),
+        _ => Row::DeadLetters(decode::<DeadLetter>(payload)?.into()),
+    })
 }
 
-impl Decoded {
-    fn add(&mut self, topic: Topic, payload: &[u8], index: usize) -> Result<(), CodecError> {
-        match topic {
-            Topic::Sessions => {
-                self.sessions
-                    .0
-                    .push(decode::<SessionState>(payload)?.into());
-                self.sessions.1.push(index);
-            }
-            Topic::Events => {
-                self.events.0.push(decode::<SessionEvent>(payload)?.into());
-                self.events.1.push(index);
-            }
-            Topic::Calls => {
-                self.calls.0.push(decode::<CallRecord>(payload)?.into());
-                self.calls.1.push(index);
-            }
-            Topic::ProductEvents => {
-                self.product.0.push(decode::<ProductEvent>(payload)?.into());
-                self.product.1.push(index);
-            }
-            Topic::Callflow => {
-                self.callflow
-                    .0
-                    .push(decode::<CallFlowEvent>(payload)?.into());
-                self.callflow.1.push(index);
-            }
-            _ => {
-                self.letters.0.push(decode::<DeadLetter>(payload)?.into());
-                self.letters.1.push(index);
-            }
-        }
-        Ok(())
-    }
+/// A batch decoded into one [`Pending`] per table, in `Table::ALL` order.
+fn empty_pending() -> Vec<Pending> {
+    Table::ALL
+        .iter()
+        .map(|t| Pending {
+            rows: Rows::empty(*t),
+            sources: Vec::new(),
+        })
+        .collect()
+}
 
-    fn into_pending(self) -> [Pending; 6] {
-        [
-            Pending {
-                rows: Rows::Sessions(self.sessions.0),
-                sources: self.sessions.1,
-            },
-            Pending {
-                rows: Rows::Events(self.events.0),
-                sources: self.events.1,
-            },
-            Pending {
-                rows: Rows::DeadLetters(self.letters.0),
-                sources: self.letters.1,
-            },
-            Pending {
-                rows: Rows::Callflow(self.callflow.0),
-                sources: self.callflow.1,
-            },
-            Pending {
-                rows: Rows::Product(self.product.0),
-                sources: self.product.1,
-            },
-            Pending {
-                rows: Rows::Calls(self.calls.0),
-                sources: self.calls.1,
-            },
-        ]
+/// Adds `row` (from input record `index`) to its table's pending rows.
+fn add(pending: &mut [Pending], row: Row, index: usize) {
+    let table = row.table();
+    if let Some(p) = pending.iter_mut().find(|p| p.rows.table() == table) {
+        if p.rows.push(row) {
+            p.sources.push(index);
+        }
     }
 }
 
@@ -164,7 +121,7 @@ impl SinkHandler {
 
 impl BatchHandler for SinkHandler {
     async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
-        let mut decoded = Decoded::default();
+        let mut pending = empty_pending();
         let mut letters = Vec::new();
         for (i, incoming) in batch.iter().enumerate() {
             let topic = self
@@ -177,14 +134,16 @@ impl BatchHandler for SinkHandler {
                 letters.extend(self.io.dead_letter(incoming, Reason::WrongRecord, detail));
                 continue;
             };
-            if let Err(e) = decoded.add(topic, incoming.payload(), i) {
-                letters.extend(
-                    self.io
-                        .dead_letter(incoming, Reason::from(&e), e.to_string()),
-                );
+            match decode_row(topic, incoming.payload()) {
+                Ok(row) => add(&mut pending, row, i),
+                Err(e) => letters.extend(self.io.dead_letter(
+                    incoming,
+                    Reason::from(&e),
+                    e.to_string(),
+                )),
             }
         }
-        for p in decoded.into_pending() {
+        for p in pending {
             if p.rows.is_empty() {
                 continue;
             }

@@ -7,7 +7,7 @@ use clickhouse::{Client, RowOwned, RowWrite};
 use futures::future::BoxFuture;
 
 use crate::retry::WriteError;
-use crate::rows::Rows;
+use crate::tables::Rows;
 
 /// Writes one batch of rows to its table; all or nothing from the caller's point of view.
 pub trait RowWriter: Send + Sync {
@@ -55,8 +55,8 @@ impl RowWriter for ClickHouseWriter {
                 Rows::Sessions(r) => self.insert(table, r).await,
                 Rows::Events(r) => self.insert(table, r).await,
                 Rows::DeadLetters(r) => self.insert(table, r).await,
-                Rows::Callflow(r) => self.insert(table, r).await,
-                Rows::Product(r) => self.insert(table, r).await,
+                Rows::CallflowEvents(r) => self.insert(table, r).await,
+                Rows::ProductEvents(r) => self.insert(table, r).await,
                 Rows::Calls(r) => self.insert(table, r).await,
             }
         })
@@ -101,17 +101,6 @@ impl MemoryWriter {
     }
 }
 
-fn ids(rows: &Rows) -> Vec<&str> {
-    match rows {
-        Rows::Sessions(r) => r.iter().map(|x| x.session_id.as_str()).collect(),
-        Rows::Events(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
-        Rows::DeadLetters(r) => r.iter().map(|x| x.source_topic.as_str()).collect(),
-        Rows::Callflow(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
-        Rows::Product(r) => r.iter().map(|x| x.event_id.as_str()).collect(),
-        Rows::Calls(r) => r.iter().map(|x| x.call_id.as_str()).collect(),
-    }
-}
-
 impl RowWriter for MemoryWriter {
     fn write<'a>(&'a self, rows: &'a Rows) -> BoxFuture<'a, Result<(), WriteError>> {
         let mut s = self.lock();
@@ -119,7 +108,7 @@ impl RowWriter for MemoryWriter {
         let result = if s.transport_failures > 0 {
             s.transport_failures -= 1;
             Err(WriteError::Transport("told to fail".into()))
-        } else if ids(rows).iter().any(|id| s.poison.iter().any(|p| p == id)) {
+        } else if rows.ids().iter().any(|id| s.poison.iter().any(|p| p == id)) {
             Err(WriteError::Data(
                 "Code: 117, e.displayText() = DB::Exception: poisoned row".into(),
             ))
