@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::auth::AuthConfig;
 use crate::callflow::CallflowConfig;
 use crate::identity::IdentityConfig;
 use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig, TelemetryConfig};
@@ -27,8 +28,14 @@ pub struct EdgeConfig {
     /// How often the edge reloads the sites from Redis (ms).
     #[arg(long, env = "SITE_REFRESH_MS", default_value_t = 2000)]
     pub site_refresh_ms: u64,
+    /// Production mode: refuse to start with development settings (`--dev-print-codes`, empty or
+    /// development secrets, a session cookie without `Secure`).
+    #[arg(long, env = "OPSMANTIK_PRODUCTION", default_value_t = false)]
+    pub production: bool,
     #[command(flatten)]
     pub limits: TrackingLimits,
+    #[command(flatten)]
+    pub auth: AuthConfig,
     #[command(flatten)]
     pub callflow: CallflowConfig,
     #[command(flatten)]
@@ -65,6 +72,40 @@ impl EdgeConfig {
     pub fn publish_timeout(&self) -> Duration {
         Duration::from_millis(self.publish_timeout_ms)
     }
+
+    /// In production mode, every reason the settings are development settings; empty when fine.
+    pub fn production_problems(&self) -> Vec<String> {
+        if !self.production {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        if self.identity.dev_print_codes {
+            problems.push("--dev-print-codes writes sign-in codes to the log".to_string());
+        }
+        for (name, value) in [
+            ("JWT_SECRET", &self.auth.jwt_secret),
+            ("PAGE_TOKEN_SECRET", &self.callflow.page_token_secret),
+        ] {
+            if let Some(why) = development_secret(value) {
+                problems.push(format!("{name} {why}"));
+            }
+        }
+        if !self.auth.cookie_secure {
+            problems.push("COOKIE_SECURE must be set (session cookies over HTTPS only)".into());
+        }
+        problems
+    }
+}
+
+/// Why `secret` is a development secret: empty, short, or one of the run command's (`dev-…`).
+fn development_secret(secret: &str) -> Option<&'static str> {
+    if secret.starts_with("dev-") || secret.contains("development") {
+        Some("is a development secret")
+    } else if secret.len() < 32 {
+        Some("must be at least 32 characters")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +115,44 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::EdgeConfig::command().debug_assert();
+    }
+
+    #[test]
+    fn production_mode_refuses_development_settings() {
+        use clap::Parser;
+        let strong = "x".repeat(40);
+        let parse = |args: &[&str]| {
+            let mut all = vec!["edge"];
+            all.extend_from_slice(args);
+            super::EdgeConfig::try_parse_from(all).unwrap()
+        };
+        assert!(parse(&["--dev-print-codes"])
+            .production_problems()
+            .is_empty());
+        let dev = parse(&[
+            "--production",
+            "--dev-print-codes",
+            "--jwt-secret",
+            "dev-jwt",
+        ]);
+        assert_eq!(
+            dev.production_problems().len(),
+            4,
+            "{:?}",
+            dev.production_problems()
+        );
+        let good = parse(&[
+            "--production",
+            "--jwt-secret",
+            &strong,
+            "--page-token-secret",
+            &strong,
+            "--cookie-secure",
+        ]);
+        assert!(
+            good.production_problems().is_empty(),
+            "{:?}",
+            good.production_problems()
+        );
     }
 }

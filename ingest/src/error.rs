@@ -51,6 +51,16 @@ impl ApiError {
     }
 }
 
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        Self {
+            status: e.status(),
+            code: e.snake_code(),
+            message: e.message().into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "ok": false, "error": { "code": self.code, "message": self.message } });

@@ -5,13 +5,16 @@
 //! Routes are added in [`router`]; cross-cutting concerns (CORS, rate limits) slot in as layers there.
 
 pub mod analytics;
+pub mod auth;
 pub mod callflow;
 pub mod config;
+pub mod control;
 pub mod cors;
 pub mod error;
 pub mod event_time;
 pub mod events;
 pub mod extract;
+pub mod fields;
 pub mod identity;
 pub mod ip_limit;
 pub mod metrics;
@@ -102,10 +105,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/api/auth/verify", post(identity::handlers::verify))
         .route("/api/auth/me", get(identity::handlers::me))
-        .route(
-            "/api/auth/api-key",
-            post(identity::handlers::create_api_key),
-        )
+        .route("/api/auth/logout", post(identity::handlers::logout))
+        .merge(control::routes())
         .route("/metrics", get(routes::health::metrics))
         .route("/api/v1/sites/{site}/summary", get(routes::summary::get))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
@@ -142,6 +143,13 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
+    let problems = config.production_problems();
+    if !problems.is_empty() {
+        return Err(RuntimeError::Config(format!(
+            "refusing to start in production mode: {}",
+            problems.join("; ")
+        )));
+    }
     let publisher = KafkaPublisher::new(&config.kafka)?;
     let callflow =
         callflow::CallflowState::from_config(&config.callflow).map_err(RuntimeError::Config)?;
@@ -163,6 +171,7 @@ pub async fn run(
         started: Instant::now(),
         callflow,
         identity,
+        auth: auth::AuthState::from_config(&config.auth),
         cors: cors::Cors::new(&config.allowed_origins, sites.clone()),
         ip_limiter,
         limits: config.limits.clone(),
@@ -188,7 +197,7 @@ pub async fn run(
 
 /// Forgets full rate-limit buckets every minute, so memory stays bounded by the keys seen recently.
 fn spawn_limiter_sweeper(callflow: &callflow::CallflowState, shutdown: CancellationToken) {
-    let limiter = callflow.guard.limiter.clone();
+    let limiter = callflow.limiter.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
@@ -219,3 +228,6 @@ async fn load_sites(
     cache.spawn_refresh(redis.clone(), config.site_refresh(), shutdown.clone());
     cache
 }
+
+#[cfg(test)]
+mod access_matrix_tests;

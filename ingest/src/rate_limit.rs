@@ -123,6 +123,22 @@ impl KeyLimiter {
     }
 }
 
+/// Counts one event in a fixed window; returns the count so far in this window.
+pub async fn count_in_window(
+    store: &opsmantik_runtime::redis::Store,
+    key: &str,
+    window_secs: u64,
+) -> redis::RedisResult<u64> {
+    let mut c = store.conn().await?;
+    let (n, _): (u64, bool) = redis::pipe()
+        .incr(key, 1)
+        .expire(key, window_secs as i64)
+        .arg("NX")
+        .query_async(&mut c)
+        .await?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
+use crate::auth::AuthState;
 use crate::callflow::CallflowState;
 use crate::config::TrackingLimits;
 use crate::cors::Cors;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub started: Instant,
     pub callflow: CallflowState,
     pub identity: Identity,
+    pub auth: AuthState,
     pub sites: SiteCache,
     pub cors: Cors,
     pub ip_limiter: IpLimiter,
@@ -106,7 +108,7 @@ impl AppState {
     }
 
     /// A state over `publisher` and `topics`, with every other part at its test default: ClickHouse and
-    /// Redis at their local addresses (not contacted until used), test secrets, no callflow keys.
+    /// Redis at their local addresses (not contacted until used), test secrets.
     pub fn for_tests(publisher: Arc<dyn Publisher>, topics: Topics) -> Self {
         use crate::callflow::CallflowConfig;
         use crate::identity::IdentityConfig;
@@ -118,8 +120,8 @@ impl AppState {
         })
         .expect("a valid Redis URL");
         #[allow(clippy::expect_used)]
-        let callflow = CallflowState::from_config(&CallflowConfig::for_tests(""))
-            .expect("test callflow config");
+        let callflow =
+            CallflowState::from_config(&CallflowConfig::for_tests()).expect("test callflow config");
         #[allow(clippy::expect_used)]
         let identity =
             Identity::from_config(&IdentityConfig::for_tests()).expect("test identity config");
@@ -142,6 +144,7 @@ impl AppState {
             started: Instant::now(),
             callflow,
             identity,
+            auth: AuthState::from_config(&crate::auth::AuthConfig::for_tests()),
             redis,
             event_limits: Default::default(),
             analytics_limiter: Arc::new(KeyLimiter::per_minute(

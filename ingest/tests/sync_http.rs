@@ -29,6 +29,7 @@ fn state(publisher: Arc<dyn Publisher>) -> AppState {
         allowed_origins: vec!["https://shop.example".into()],
         secret: "secret".into(),
         time_zone: "Europe/Istanbul".into(),
+        ..Default::default()
     };
     state.sites.load(vec![site("a"), site("site1")]);
     state

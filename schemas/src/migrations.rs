@@ -40,6 +40,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_calls.sql",
         sql: include_str!("../clickhouse/0005_calls.sql"),
     },
+    Migration {
+        name: "0006_audit_log.sql",
+        sql: include_str!("../clickhouse/0006_audit_log.sql"),
+    },
 ];
 
 impl Migration {

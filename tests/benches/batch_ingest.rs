@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opsmantik_e2e::Env;
-use opsmantik_ingest::identity::keys;
+use opsmantik_ingest::auth::keys::{self, NewKey, Scope};
 use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::{KafkaPublisher, OutRecord, Publisher};
 use opsmantik_runtime::redis::{RedisConfig, Store};
@@ -104,7 +104,15 @@ async fn main() -> anyhow::Result<()> {
         url: opsmantik_e2e::redis_url(),
         key_prefix: format!("{}:", env.name),
     })?;
-    let key = keys::create(&state.redis, "bench", "bench-user", "bench", 0).await?;
+    let new = NewKey {
+        site_public_id: "bench",
+        site_id: "bench-site",
+        user_id: "bench-user",
+        name: "bench",
+        rate_per_minute: 0,
+        scopes: &Scope::ALL,
+    };
+    let key = keys::create(&state.redis, new).await?.0;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events/batch", listener.local_addr()?);
     let app = opsmantik_ingest::router(state, 2 * 1024 * 1024);

@@ -88,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
         allowed_origins: vec![],
         secret: "bench".into(),
         time_zone: "Europe/Istanbul".into(),
+        ..Default::default()
     }]);
     let edge_url = serve(opsmantik_ingest::router(state, 64 * 1024)).await;
     let bare_url = serve(Router::new().route("/api/sync", post(bare))).await;

@@ -5,6 +5,7 @@
 //! parallel and never see each other's data. Child processes are killed when their [`Service`] is dropped.
 //! Connection settings come from `KAFKA_BROKERS` and `CLICKHOUSE_URL` (the stack's defaults otherwise).
 
+pub mod accounts;
 pub mod http;
 mod pipeline;
 mod service;
@@ -112,6 +113,30 @@ impl Env {
             time_zone: None,
         };
         Ok(opsmantik_ingest::sites::create(&self.redis()?, new).await?)
+    }
+
+    /// Creates an API key of `site` with every scope and the default rate (as its owner would).
+    pub async fn create_key(&self, site: &opsmantik_ingest::sites::Site) -> anyhow::Result<String> {
+        use opsmantik_ingest::auth::keys::{self, NewKey, Scope};
+        let new = NewKey {
+            site_public_id: &site.public_id,
+            site_id: &site.id,
+            user_id: "test-owner",
+            name: "test key",
+            rate_per_minute: 1000,
+            scopes: &Scope::ALL,
+        };
+        Ok(keys::create(&self.redis()?, new).await?.0)
+    }
+
+    /// A new site and a key of it.
+    pub async fn site_with_key(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<(opsmantik_ingest::sites::Site, String)> {
+        let site = self.create_site(name, &[]).await?;
+        let key = self.create_key(&site).await?;
+        Ok((site, key))
     }
 
     /// A ClickHouse client on this test's database.

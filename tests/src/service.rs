@@ -14,6 +14,7 @@ pub enum Binary {
     ClickHouseSink,
     RedisOverlay,
     Sites,
+    Admin,
 }
 
 impl Binary {
@@ -25,6 +26,7 @@ impl Binary {
             Binary::ClickHouseSink => "opsmantik-clickhouse-sink",
             Binary::RedisOverlay => "opsmantik-redis-overlay",
             Binary::Sites => "opsmantik-sites",
+            Binary::Admin => "opsmantik-admin",
         }
     }
 }

@@ -9,11 +9,16 @@ use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::{wait_for, Env, Pipeline};
 use serde_json::{json, Value};
 
-const KEY_A: &str = "cf_key_site_a_0000000001";
-const KEY_B: &str = "cf_key_site_b_0000000002";
-const KEY_C: &str = "cf_key_site_c_0000000003";
-const KEYS: &str = "cf_key_site_a_0000000001=site_a,cf_key_site_b_0000000002=site_b,cf_key_site_c_0000000003=site_c";
 const LANDING: Duration = Duration::from_secs(90);
+
+/// Keys of three sites ("a", "b", "c"), as their owners would create them.
+async fn three_keys(env: &Env) -> anyhow::Result<(String, String, String)> {
+    Ok((
+        env.site_with_key("a").await?.1,
+        env.site_with_key("b").await?.1,
+        env.site_with_key("c").await?.1,
+    ))
+}
 
 async fn post_event(p: &Pipeline, key: &str, body: &Value) -> Reply {
     send(
@@ -49,7 +54,8 @@ fn ts(base_secs: i64, offset_ms: i64) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_posted_out_of_order_reads_back_in_event_time_order() -> anyhow::Result<()> {
     let env = Env::new("callflow_order").await?;
-    let p = Pipeline::start_with(&env, &[("CALLFLOW_API_KEYS", KEYS)]).await?;
+    let (key_a, key_b, _) = three_keys(&env).await?;
+    let p = Pipeline::start(&env).await?;
     let flow = [
         "initiated",
         "ringing",
@@ -65,7 +71,7 @@ async fn a_call_posted_out_of_order_reads_back_in_event_time_order() -> anyhow::
     for i in shuffled {
         let body = json!({"callId": "call-1", "eventType": flow[i], "timestamp": ts(base, i as i64 * 1500),
             "metadata": {"step": i}});
-        let r = post_event(&p, KEY_A, &body).await;
+        let r = post_event(&p, &key_a, &body).await;
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["statusCode"], 201);
         assert_eq!(r.body["body"]["message"], "Event stored successfully");
@@ -79,19 +85,19 @@ async fn a_call_posted_out_of_order_reads_back_in_event_time_order() -> anyhow::
     // Another call of the same site, and the same call id at another site: neither may show up.
     post_event(
         &p,
-        KEY_A,
+        &key_a,
         &json!({"callId": "call-2", "eventType": "initiated", "timestamp": ts(base, 100)}),
     )
     .await;
     post_event(
         &p,
-        KEY_B,
+        &key_b,
         &json!({"callId": "call-1", "eventType": "failed", "timestamp": ts(base, 200)}),
     )
     .await;
     stored(&env, 9).await?;
 
-    let r = get(&p, KEY_A, "/callflow/events?callId=call-1").await;
+    let r = get(&p, &key_a, "/callflow/events?callId=call-1").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let events = r.body["body"]["events"].as_array().unwrap();
     let types: Vec<&str> = events
@@ -107,21 +113,21 @@ async fn a_call_posted_out_of_order_reads_back_in_event_time_order() -> anyhow::
         .all(|e| ids.contains(e["eventId"].as_str().unwrap())));
 
     let answered = events[2]["eventId"].as_str().unwrap();
-    let one = get(&p, KEY_A, &format!("/callflow/events/{answered}")).await;
+    let one = get(&p, &key_a, &format!("/callflow/events/{answered}")).await;
     assert_eq!(one.status, 200);
     assert_eq!(one.body["body"]["eventType"], "answered");
     assert!(one.body["body"]["createdAt"]
         .as_str()
         .unwrap()
         .ends_with('Z'));
-    let elsewhere = get(&p, KEY_B, &format!("/callflow/events/{answered}")).await;
+    let elsewhere = get(&p, &key_b, &format!("/callflow/events/{answered}")).await;
     assert_eq!(elsewhere.status, 404, "site B cannot read site A's event");
 
-    let b = get(&p, KEY_B, "/callflow/events?eventType=failed").await;
+    let b = get(&p, &key_b, "/callflow/events?eventType=failed").await;
     assert_eq!(b.body["body"]["count"], 1);
     let window = get(
         &p,
-        KEY_A,
+        &key_a,
         &format!(
             "/callflow/events?callId=call-1&startTime={}&endTime={}",
             ts(base, 1500),
@@ -149,10 +155,10 @@ async fn a_call_posted_out_of_order_reads_back_in_event_time_order() -> anyhow::
 async fn pages_through_2500_events_without_gaps_or_repeats_while_events_arrive(
 ) -> anyhow::Result<()> {
     let env = Env::new("callflow_pages").await?;
+    let (key_a, _, _) = three_keys(&env).await?;
     let p = Pipeline::start_with(
         &env,
         &[
-            ("CALLFLOW_API_KEYS", KEYS),
             ("CALLFLOW_RATE_PER_SECOND", "100000"),
             ("CALLFLOW_RATE_BURST", "100000"),
         ],
@@ -165,7 +171,7 @@ async fn pages_through_2500_events_without_gaps_or_repeats_while_events_arrive(
         .map(|i| json!({"callId": format!("call-{}", i % 7), "eventType": "ringing", "timestamp": ts(base, (i / 2) * 10)}))
         .collect();
     for chunk in bodies.chunks(50) {
-        for r in futures::future::join_all(chunk.iter().map(|b| post_event(&p, KEY_A, b))).await {
+        for r in futures::future::join_all(chunk.iter().map(|b| post_event(&p, &key_a, b))).await {
             assert_eq!(r.status, 201, "{}", r.body);
             posted.insert(r.body["body"]["eventId"].as_str().unwrap().to_string());
         }
@@ -176,7 +182,7 @@ async fn pages_through_2500_events_without_gaps_or_repeats_while_events_arrive(
     let mut url = "/callflow/events?limit=1000".to_string();
     let mut pages = Vec::new();
     loop {
-        let r = get(&p, KEY_A, &url).await;
+        let r = get(&p, &key_a, &url).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let events = r.body["body"]["events"].as_array().unwrap().clone();
         assert_eq!(r.body["body"]["count"], events.len());
@@ -193,7 +199,7 @@ async fn pages_through_2500_events_without_gaps_or_repeats_while_events_arrive(
             // New events arrive between pages: later ones show up at the end, nothing shifts.
             for i in 0..5 {
                 let late = json!({"callId": "call-late", "eventType": "ended", "timestamp": ts(base + 3600, i)});
-                assert_eq!(post_event(&p, KEY_A, &late).await.status, 201);
+                assert_eq!(post_event(&p, &key_a, &late).await.status, 201);
             }
             stored(&env, 2505).await?;
         }
@@ -218,10 +224,10 @@ async fn pages_through_2500_events_without_gaps_or_repeats_while_events_arrive(
 #[tokio::test(flavor = "multi_thread")]
 async fn every_error_answers_in_the_seed_shape_with_the_logged_request_id() -> anyhow::Result<()> {
     let env = Env::new("callflow_errors").await?;
+    let (key_a, key_b, key_c) = three_keys(&env).await?;
     let p = Pipeline::start_with(
         &env,
         &[
-            ("CALLFLOW_API_KEYS", KEYS),
             ("CALLFLOW_RATE_PER_SECOND", "5"),
             ("CALLFLOW_RATE_BURST", "5"),
         ],
@@ -254,7 +260,7 @@ async fn every_error_answers_in_the_seed_shape_with_the_logged_request_id() -> a
     )
     .await;
     check(&r, 401, "INVALID_API_KEY");
-    let r = send(p.http.get(p.url("/callflow/events")).bearer_auth(KEY_A)).await;
+    let r = send(p.http.get(p.url("/callflow/events")).bearer_auth(&key_a)).await;
     assert_eq!(r.status, 200, "Bearer works too");
     assert_eq!(r.headers["x-ratelimit-limit"], "5");
     assert!(
@@ -264,7 +270,7 @@ async fn every_error_answers_in_the_seed_shape_with_the_logged_request_id() -> a
 
     let r = post_event(
         &p,
-        KEY_B,
+        &key_b,
         &json!({"eventType": "exploded", "timestamp": "noon"}),
     )
     .await;
@@ -283,43 +289,43 @@ async fn every_error_answers_in_the_seed_shape_with_the_logged_request_id() -> a
     let r = send(
         p.http
             .post(p.url("/callflow/events"))
-            .header("x-api-key", KEY_B)
+            .header("x-api-key", &key_b)
             .body("callId=1"),
     )
     .await;
     check(&r, 400, "VALIDATION_ERROR");
     assert_eq!(detail_fields(&r), ["Content-Type"]);
-    let r = get(&p, KEY_B, "/callflow/events?limit=5000").await;
+    let r = get(&p, &key_b, "/callflow/events?limit=5000").await;
     check(&r, 400, "VALIDATION_ERROR");
     assert_eq!(detail_fields(&r), ["limit"]);
-    let r = get(&p, KEY_B, "/callflow/events/not-an-id").await;
+    let r = get(&p, &key_b, "/callflow/events/not-an-id").await;
     check(&r, 400, "VALIDATION_ERROR");
     let r = get(
         &p,
-        KEY_B,
+        &key_b,
         "/callflow/events/evt-0190a0b0-0000-7000-8000-000000000001",
     )
     .await;
     check(&r, 404, "NOT_FOUND");
 
     // Page tokens: a forged one, and a real one replayed with other filters.
-    let r = get(&p, KEY_C, "/callflow/events?nextToken=abc.def").await;
+    let r = get(&p, &key_c, "/callflow/events?nextToken=abc.def").await;
     check(&r, 400, "VALIDATION_ERROR");
     assert_eq!(detail_fields(&r), ["nextToken"]);
     for i in 0..3 {
         post_event(
             &p,
-            KEY_C,
+            &key_c,
             &json!({"callId": "c", "eventType": "ended", "timestamp": ts(1_705_314_600, i)}),
         )
         .await;
     }
     stored(&env, 3).await?;
-    let r = get(&p, KEY_C, "/callflow/events?callId=c&limit=1").await;
+    let r = get(&p, &key_c, "/callflow/events?callId=c&limit=1").await;
     let token = r.body["body"]["nextToken"].as_str().unwrap().to_string();
     let r = get(
         &p,
-        KEY_C,
+        &key_c,
         &format!("/callflow/events?callId=other&nextToken={token}"),
     )
     .await;
@@ -328,7 +334,7 @@ async fn every_error_answers_in_the_seed_shape_with_the_logged_request_id() -> a
     tampered[2] = if tampered[2] == b'A' { b'B' } else { b'A' };
     let r = get(
         &p,
-        KEY_C,
+        &key_c,
         &format!(
             "/callflow/events?callId=c&nextToken={}",
             String::from_utf8(tampered).unwrap()
@@ -340,7 +346,7 @@ async fn every_error_answers_in_the_seed_shape_with_the_logged_request_id() -> a
     // Past the key's burst: 429 with Retry-After, while another key still passes.
     let mut limited = None;
     for _ in 0..12 {
-        let r = get(&p, KEY_A, "/callflow/events?limit=1").await;
+        let r = get(&p, &key_a, "/callflow/events?limit=1").await;
         if r.status == 429 {
             limited = Some(r);
             break;

@@ -32,8 +32,9 @@ async fn start_edge(brokers: &str, tag: &str, extra: &[(&str, &str)]) -> anyhow:
         allowed_origins: vec![],
         time_zone: None,
     };
-    let site = sites::create(&store, new).await?.public_id;
-    let key = opsmantik_ingest::identity::keys::create(&store, &site, "u", "test", 0).await?;
+    let site = sites::create(&store, new).await?;
+    let key = unlimited_key(&store, &site).await?;
+    let site = site.public_id;
     let mut vars: Vec<(String, String)> = vec![
         ("KAFKA_BROKERS".into(), brokers.into()),
         ("TOPIC_NAMESPACE".into(), tag.into()),
@@ -174,4 +175,21 @@ async fn clickhouse_down_means_analytics_error_not_wrong_numbers() -> anyhow::Re
     let body: Value = r.json().await?;
     assert_eq!(body["error"], "analytics_error");
     Ok(())
+}
+
+/// A key of `site` without a rate limit (an admin's grant), for floods.
+async fn unlimited_key(
+    store: &opsmantik_runtime::redis::Store,
+    site: &sites::Site,
+) -> anyhow::Result<String> {
+    use opsmantik_ingest::auth::keys::{create, NewKey, Scope};
+    let new = NewKey {
+        site_public_id: &site.public_id,
+        site_id: &site.id,
+        user_id: "admin",
+        name: "test",
+        rate_per_minute: 0,
+        scopes: &Scope::ALL,
+    };
+    Ok(create(store, new).await?.0)
 }

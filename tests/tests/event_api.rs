@@ -53,6 +53,20 @@ async fn sign_in(p: &Pipeline, inbox: &Inbox, email: &str) -> String {
     r.body["data"]["token"].as_str().unwrap().to_string()
 }
 
+/// Creates a site as the signed-in user (its owner); returns its public id.
+async fn new_site(p: &Pipeline, token: &str, name: &str) -> String {
+    let r = send(
+        p.http
+            .post(p.url("/api/sites/create"))
+            .bearer_auth(token)
+            .json(&json!({ "name": name, "domain": format!("https://{name}.example/landing") })),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["site"]["domain"], format!("{name}.example"));
+    r.body["site"]["public_id"].as_str().unwrap().to_string()
+}
+
 async fn new_key(p: &Pipeline, token: &str, body: Value) -> String {
     let r = send(
         p.http
@@ -175,10 +189,11 @@ async fn sign_in_with_an_emailed_code_and_get_an_api_key() -> anyhow::Result<()>
     .await;
     assert_eq!(r.status, 401);
 
+    let shop = new_site(&p, &token, "shop").await;
     let key = new_key(
         &p,
         &token,
-        json!({ "name": "Production API Key", "project_id": "shop" }),
+        json!({ "name": "Production API Key", "project_id": shop }),
     )
     .await;
     let r = post(
@@ -202,8 +217,10 @@ async fn both_dialects_land_once_and_analytics_count_them() -> anyhow::Result<()
     let env = Env::new("dialects").await?;
     let (p, inbox) = start(&env).await?;
     let token = sign_in(&p, &inbox, "ops@example.com").await;
-    let key = new_key(&p, &token, json!({ "project_id": "site_a" })).await;
-    let other = new_key(&p, &token, json!({ "project_id": "site_b" })).await;
+    let site_a = new_site(&p, &token, "site-a").await;
+    let site_b = new_site(&p, &token, "site-b").await;
+    let key = new_key(&p, &token, json!({ "project_id": site_a })).await;
+    let other = new_key(&p, &token, json!({ "project_id": site_b })).await;
 
     // Seed 002, single and duplicate.
     let e1 = json!({ "event_name": "user_signed_up", "user_id": "u1", "metadata": { "plan": "pro" }, "idempotency_key": "k-1" });
@@ -336,7 +353,7 @@ async fn both_dialects_land_once_and_analytics_count_them() -> anyhow::Result<()
     events_in_clickhouse(&env, 7).await?;
     let r = get(
         &p,
-        "/api/v1/analytics/events?project_id=site_a&period=15m",
+        &format!("/api/v1/analytics/events?project_id={site_a}&period=15m"),
         &key,
     )
     .await;
@@ -361,7 +378,7 @@ async fn both_dialects_land_once_and_analytics_count_them() -> anyhow::Result<()
     assert!(r.headers.contains_key("x-ratelimit-remaining"));
     let r = get(
         &p,
-        "/api/v1/analytics/events?project_id=site_a&period=24h&event_name=page_view",
+        &format!("/api/v1/analytics/events?project_id={site_a}&period=24h&event_name=page_view"),
         &key,
     )
     .await;
@@ -372,7 +389,12 @@ async fn both_dialects_land_once_and_analytics_count_them() -> anyhow::Result<()
         ),
         (Some(3), 96)
     );
-    let r = get(&p, "/api/v1/analytics/events?project_id=site_a", &other).await;
+    let r = get(
+        &p,
+        &format!("/api/v1/analytics/events?project_id={site_a}"),
+        &other,
+    )
+    .await;
     assert_eq!(
         (r.status, r.body["error"].as_str()),
         (403, Some("forbidden")),
@@ -472,10 +494,11 @@ async fn a_duplicate_is_caught_across_an_edge_restart_and_counted_once() -> anyh
     let env = Env::new("dedup_restart").await?;
     let (mut p, inbox) = start(&env).await?;
     let token = sign_in(&p, &inbox, "dup@example.com").await;
+    let site_d = new_site(&p, &token, "site-d").await;
     let key = new_key(
         &p,
         &token,
-        json!({ "project_id": "site_d", "rate_limit_per_minute": 5 }),
+        json!({ "project_id": site_d, "rate_limit_per_minute": 5 }),
     )
     .await;
     let event = json!({ "eventType": "purchase", "userId": "u", "sessionId": "s", "timestamp": chrono::Utc::now().to_rfc3339(), "eventId": "order-42" });

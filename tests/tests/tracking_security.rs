@@ -334,14 +334,10 @@ async fn per_ip_limits_are_shared_by_every_edge() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_realtime_overlay_and_site_status_show_today() -> anyhow::Result<()> {
     let env = Env::new("realtime").await?;
-    let site = env.create_site("realtime", &[]).await?.public_id;
-    let other = env.create_site("other", &[]).await?.public_id;
+    let (site, key) = env.site_with_key("realtime").await?;
+    let (other, other_key) = env.site_with_key("other").await?;
+    let (site, other) = (site.public_id, other.public_id);
     let p = Pipeline::start(&env).await?;
-    let key =
-        opsmantik_ingest::identity::keys::create(&env.redis()?, &site, "u", "dashboard", 0).await?;
-    let other_key =
-        opsmantik_ingest::identity::keys::create(&env.redis()?, &other, "u", "dashboard", 0)
-            .await?;
 
     let mut conversion = hit(&site, "v1", "S1", "https://shop.example/contact", 0, "call");
     conversion["ec"] = json!("conversion");
@@ -386,11 +382,19 @@ async fn the_realtime_overlay_and_site_status_show_today() -> anyhow::Result<()>
     )
     .await?;
 
+    // Another tenant's key learns nothing: the same 404 as for a site that does not exist.
     let r = send(p.http.get(p.url(&url)).header("x-api-key", &other_key)).await;
     assert_eq!(
         (r.status, r.body["error"]["code"].as_str()),
-        (403, Some("FORBIDDEN"))
+        (404, Some("NOT_FOUND"))
     );
+    let r = send(
+        p.http
+            .get(p.url("/api/stats/realtime?siteId=no-such-site"))
+            .header("x-api-key", &other_key),
+    )
+    .await;
+    assert_eq!(r.status, 404);
     let r = send(
         p.http
             .get(p.url("/api/stats/realtime"))
@@ -417,6 +421,15 @@ async fn the_realtime_overlay_and_site_status_show_today() -> anyhow::Result<()>
         .as_str()
         .unwrap()
         .ends_with('Z'));
+    // The seed-era fields: every hit came from Google (no UTM), so that is the last session's source.
+    let d = &status["data"];
+    assert_eq!(d["status"], "Receiving events");
+    assert_eq!(d["site_id"], site.as_str());
+    assert_eq!(d["last_event_at"], d["lastEventAt"]);
+    assert_eq!(d["last_session_id"], d["lastSession"]["sessionId"]);
+    assert_eq!(d["last_source"], "https://www.google.com/");
+    let category = d["last_event_category"].as_str().unwrap_or_default();
+    assert!(["interaction", "conversion"].contains(&category), "{d}");
     let quiet = send(
         p.http
             .get(p.url(&format!("/api/sites/{other}/status")))
@@ -430,6 +443,8 @@ async fn the_realtime_overlay_and_site_status_show_today() -> anyhow::Result<()>
         ),
         (Some(false), true)
     );
+    assert_eq!(quiet.body["data"]["status"], "No traffic yet");
+    assert!(quiet.body["data"]["last_event_category"].is_null());
 
     drop(p);
     env.cleanup().await

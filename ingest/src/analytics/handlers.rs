@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::buckets::{fill, Period};
 use super::queries::{self, Filter};
+use crate::auth::{self, keys::Scope};
 use crate::events::dialect::Dialect;
-use crate::events::handlers::authenticate;
 use crate::events::reply::EventError;
 use crate::identity::reply::success;
 use crate::state::AppState;
@@ -47,7 +47,10 @@ pub async fn events(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let d = Dialect::EventApi;
-    let key = match authenticate(&state, &headers, d).await {
+    let key = match auth::api_key(&state, &headers, Scope::Read)
+        .await
+        .map_err(|e| EventError::auth(d, e))
+    {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
@@ -122,7 +125,10 @@ pub async fn metrics(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let d = Dialect::EventProcessor;
-    let key = match authenticate(&state, &headers, d).await {
+    let key = match auth::api_key(&state, &headers, Scope::Read)
+        .await
+        .map_err(|e| EventError::auth(d, e))
+    {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
@@ -235,7 +241,10 @@ async fn metrics_data(
 /// Seed 003: `GET /api/v1/events/stats` — what the caller's site ingested, from ClickHouse.
 pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let d = Dialect::EventProcessor;
-    let key = match authenticate(&state, &headers, d).await {
+    let key = match auth::api_key(&state, &headers, Scope::Read)
+        .await
+        .map_err(|e| EventError::auth(d, e))
+    {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };

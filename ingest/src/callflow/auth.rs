@@ -1,8 +1,7 @@
-//! Who is calling: the API key (`x-api-key` or `Authorization: Bearer`) names a site. Until the event-API
-//! issue stores keys, they come from config (`CALLFLOW_API_KEYS=key=site,...`); only their SHA-256 is kept.
-//! The guard middleware authenticates, rate-limits per key and adds the rate-limit headers to the response.
+//! Who is calling: an API key of the one key system (`x-api-key` or `Authorization: Bearer`), which names
+//! the site; writes need the `ingest` scope, reads `read`. The guard middleware authenticates, rate-limits
+//! per key and adds the rate-limit headers to the response.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -11,11 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::CallflowError;
-use crate::identity::codes::sha256_hex;
-use crate::identity::keys::presented_key;
+use crate::auth::{self, keys::Scope, AuthError};
 use crate::metrics;
 use crate::rate_limit::KeyLimiter;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 
 /// The authenticated caller, in the request's extensions after the guard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,42 +22,10 @@ pub struct Caller {
     pub site: String,
 }
 
-/// Accepted keys, by hash.
-#[derive(Debug, Default, Clone)]
-pub struct ApiKeys {
-    sites: HashMap<String, String>,
-}
-
-impl ApiKeys {
-    /// Parses `key=site,key=site`; empty means no keys (every callflow request is refused).
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut sites = HashMap::new();
-        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, site) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("`{pair}` is not key=site"))?;
-            if key.len() < 16 || site.is_empty() {
-                return Err("API keys need at least 16 characters and a site".into());
-            }
-            sites.insert(sha256_hex(key), site.to_string());
-        }
-        Ok(Self { sites })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sites.is_empty()
-    }
-
-    /// The site of `key`, if it is a known key.
-    pub fn site_of(&self, key: &str) -> Option<&str> {
-        self.sites.get(&sha256_hex(key)).map(String::as_str)
-    }
-}
-
 /// What the guard needs.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    pub keys: Arc<ApiKeys>,
+    pub state: AppState,
     pub limiter: Arc<KeyLimiter>,
 }
 
@@ -74,24 +41,28 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         metrics::rejected("callflow", code);
         CallflowError::new(status, code, message, &request_id)
     };
-    let Some(key) = presented_key(request.headers()) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "MISSING_API_KEY",
-            "an API key is required (x-api-key)",
-        )
-        .into_response();
+    let scope = if request.method() == axum::http::Method::POST {
+        Scope::Ingest
+    } else {
+        Scope::Read
     };
-    let Some(site) = guard.keys.site_of(&key).map(str::to_string) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "the API key is not valid",
-        )
-        .into_response();
+    let key = match auth::api_key(&guard.state, request.headers(), scope).await {
+        Ok(key) => key,
+        Err(AuthError::Unavailable) => {
+            return CallflowError::unavailable(&"account store", &request_id).into_response()
+        }
+        Err(e) => {
+            let code = match e {
+                AuthError::MissingKey => "MISSING_API_KEY",
+                AuthError::InvalidKey => "INVALID_API_KEY",
+                _ => "FORBIDDEN",
+            };
+            return refuse(e.status(), code, e.message()).into_response();
+        }
     };
+    let site = key.site.clone();
     // Buckets are keyed by the key's hash, so raw keys are not kept in the limiter's memory.
-    let decision = guard.limiter.check(&sha256_hex(&key));
+    let decision = guard.limiter.check(&key.id);
     let mut response = if decision.allowed {
         request.extensions_mut().insert(Caller { site });
         next.run(request).await
@@ -106,20 +77,4 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     };
     decision.apply(response.headers_mut());
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_map_to_sites_by_hash() {
-        let keys = ApiKeys::parse("k_aaaaaaaaaaaaaaaa=site_a, k_bbbbbbbbbbbbbbbb=site_b").unwrap();
-        assert_eq!(keys.site_of("k_aaaaaaaaaaaaaaaa"), Some("site_a"));
-        assert_eq!(keys.site_of("k_bbbbbbbbbbbbbbbb"), Some("site_b"));
-        assert_eq!(keys.site_of("nope"), None);
-        assert!(ApiKeys::parse("short=site").is_err());
-        assert!(ApiKeys::parse("no-equals-sign-here").is_err());
-        assert!(ApiKeys::parse("").unwrap().is_empty());
-    }
 }

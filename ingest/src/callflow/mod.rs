@@ -1,6 +1,6 @@
 //! The Callflow API (seed 004): store call-flow events (`POST /callflow/events` → `opsmantik.callflow.v1` →
-//! ClickHouse), list them with filters and signed page tokens, fetch one by id. API-key auth and a per-key
-//! rate limit guard every route; errors use the seed's shape with the request id.
+//! ClickHouse), list them with filters and signed page tokens, fetch one by id. The site's API keys (the one
+//! key system) and a per-key rate limit guard every route; errors use the seed's shape with the request id.
 
 pub mod auth;
 pub mod error;
@@ -18,18 +18,11 @@ use axum::Router;
 
 use crate::rate_limit::KeyLimiter;
 use crate::state::AppState;
-use auth::{ApiKeys, Guard};
+use auth::Guard;
 
 /// Callflow settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CallflowConfig {
-    /// Accepted API keys and their sites, `key=site,key=site` (each key at least 16 characters).
-    #[arg(
-        long = "callflow-api-keys",
-        env = "CALLFLOW_API_KEYS",
-        default_value = ""
-    )]
-    pub api_keys: String,
     /// Sustained requests per second per key.
     #[arg(
         long = "callflow-rate-per-second",
@@ -57,16 +50,12 @@ pub struct CallflowConfig {
 /// Callflow state shared by handlers.
 #[derive(Debug, Clone)]
 pub struct CallflowState {
-    pub guard: Guard,
+    pub limiter: Arc<KeyLimiter>,
     pub token_secret: Arc<Vec<u8>>,
 }
 
 impl CallflowState {
     pub fn from_config(config: &CallflowConfig) -> Result<Self, String> {
-        let keys = ApiKeys::parse(&config.api_keys)?;
-        if keys.is_empty() {
-            tracing::warn!("CALLFLOW_API_KEYS is empty: every callflow request will get 401");
-        }
         let per_second =
             NonZeroU32::new(config.rate_per_second).ok_or("callflow rate must be above 0")?;
         let burst = NonZeroU32::new(config.rate_burst).ok_or("callflow burst must be above 0")?;
@@ -79,20 +68,16 @@ impl CallflowState {
             config.page_token_secret.as_bytes().to_vec()
         };
         Ok(Self {
-            guard: Guard {
-                keys: Arc::new(keys),
-                limiter: Arc::new(KeyLimiter::new(per_second, burst)),
-            },
+            limiter: Arc::new(KeyLimiter::new(per_second, burst)),
             token_secret: Arc::new(token_secret),
         })
     }
 }
 
 impl CallflowConfig {
-    /// Keys `api_keys`, the seed's default rate, a fixed token secret.
-    pub fn for_tests(api_keys: &str) -> Self {
+    /// The seed's default rate, a fixed token secret.
+    pub fn for_tests() -> Self {
         Self {
-            api_keys: api_keys.to_string(),
             rate_per_second: 100,
             rate_burst: 200,
             page_token_secret: "test page token secret".into(),
@@ -109,7 +94,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/callflow/events/{event_id}", get(handlers::get_one))
         .layer(from_fn_with_state(
-            state.callflow.guard.clone(),
+            Guard {
+                state: state.clone(),
+                limiter: state.callflow.limiter.clone(),
+            },
             auth::guard,
         ))
 }

@@ -17,7 +17,8 @@ use super::dialect::{self, Dialect};
 use super::reply::EventError;
 use super::validate::{validate, ValidEvent};
 use super::MAX_BATCH_EVENTS;
-use crate::identity::keys::{self, presented_key, KeyRecord};
+use crate::auth;
+use crate::auth::keys::{KeyRecord, Scope};
 use crate::identity::reply::success;
 use crate::state::AppState;
 
@@ -48,30 +49,16 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Value, EventError> {
     })
 }
 
-/// The caller's key, answered in `dialect` when missing or unknown.
+/// The caller's key, if it carries `scope`; refusals answered in `dialect`.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     dialect: Dialect,
+    scope: Scope,
 ) -> Result<KeyRecord, EventError> {
-    let Some(key) = presented_key(headers) else {
-        return Err(EventError::new(
-            dialect,
-            StatusCode::UNAUTHORIZED,
-            "MISSING_API_KEY",
-            "an API key is required (x-api-key or Authorization: Bearer)",
-        ));
-    };
-    match keys::lookup(&state.redis, &state.identity.keys, &key).await {
-        Ok(Some(record)) => Ok(record),
-        Ok(None) => Err(EventError::new(
-            dialect,
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "the API key is invalid or revoked",
-        )),
-        Err(e) => Err(EventError::internal(dialect, &e)),
-    }
+    auth::api_key(state, headers, scope)
+        .await
+        .map_err(|e| EventError::auth(dialect, e))
 }
 
 fn event_id(dialect: Dialect, site: &str, client_id: Option<&str>) -> String {
@@ -195,7 +182,7 @@ async fn single_inner(
         Value::Object(o) => dialect::of_event(o),
         _ => Dialect::EventApi,
     };
-    let key = authenticate(state, headers, dialect)
+    let key = authenticate(state, headers, dialect, Scope::Ingest)
         .await
         .map_err(IntoResponse::into_response)?;
     let event = validate(dialect, &body, now_ms())
@@ -241,7 +228,7 @@ async fn batch_inner(
 ) -> Result<Response, EventError> {
     let body = read_body(body)?;
     let dialect = dialect::of_batch(&body);
-    let key = authenticate(state, headers, dialect).await?;
+    let key = authenticate(state, headers, dialect, Scope::Ingest).await?;
     let events = match (&body, dialect) {
         (Value::Array(a), Dialect::EventApi) => a.clone(),
         (Value::Object(o), Dialect::EventProcessor) => match o.get("events") {

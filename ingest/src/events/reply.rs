@@ -38,6 +38,11 @@ impl EventError {
         }
     }
 
+    /// An access refusal, in `dialect`'s shape.
+    pub fn auth(dialect: Dialect, e: crate::auth::AuthError) -> Self {
+        Self::new(dialect, e.status(), e.code(), e.message())
+    }
+
     pub fn invalid(dialect: Dialect, field: &str, message: impl Into<String>) -> Self {
         Self {
             field: Some(field.to_string()),
@@ -82,6 +87,7 @@ impl IntoResponse for EventError {
                     code: self.code,
                     message: self.message,
                     details: None,
+                    retry_after: None,
                 };
                 if let Some(field) = self.field {
                     f = f.with_details(json!([{ "field": field }]));

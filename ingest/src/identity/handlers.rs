@@ -1,68 +1,23 @@
-//! `POST /api/auth/request-code`, `POST /api/auth/verify`, `GET /api/auth/me`, `POST /api/auth/api-key`.
+//! `POST /api/auth/request-code`, `POST /api/auth/verify`, `GET /api/auth/me`, `POST /api/auth/logout`.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use opsmantik_runtime::accounts;
 use serde_json::{json, Value};
 
 use super::codes::{self, Check};
-use super::jwt::Claims;
-use super::keys;
 use super::reply::{success, Failure};
+use crate::auth::{sessions, AuthError, SignedIn};
+use crate::extract::ClientAddr;
 use crate::state::AppState;
 
-/// The signed-in user of a request (`Authorization: Bearer <jwt>`).
-#[derive(Debug, Clone)]
-pub struct AuthUser(pub Claims);
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = Failure;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        let token = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                Failure::new(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHORIZED",
-                    "a Bearer token is required",
-                )
-            })?;
-        state
-            .identity
-            .jwt
-            .verify(token.trim())
-            .map(AuthUser)
-            .ok_or_else(|| {
-                Failure::new(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHORIZED",
-                    "the token is invalid or expired",
-                )
-            })
-    }
-}
-
-/// The socket peer, when the server was started with connect info (absent in in-process router tests).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
+/// Seed-003 shape of an access refusal on the identity routes.
+impl From<AuthError> for Failure {
+    fn from(e: AuthError) -> Self {
+        Failure::new(e.status(), e.code(), e.message())
     }
 }
 
@@ -81,7 +36,7 @@ fn string_field<'a>(m: &'a serde_json::Map<String, Value>, f: &str) -> Result<&'
 
 fn email_of(m: &serde_json::Map<String, Value>) -> Result<String, Failure> {
     let email = string_field(m, "email")?.trim().to_ascii_lowercase();
-    if codes::valid_email(&email) {
+    if crate::fields::valid_email(&email) {
         Ok(email)
     } else {
         Err(Failure::validation("`email` is not a valid email address"))
@@ -92,12 +47,13 @@ fn store_error(e: redis::RedisError) -> Failure {
     Failure::internal("AUTH_STORE_ERROR", &e)
 }
 
-fn too_many(what: &str) -> Failure {
+fn too_many(what: &str, retry_after: u64) -> Failure {
     Failure::new(
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMITED",
         format!("too many {what}; retry later"),
     )
+    .with_retry_after(retry_after)
 }
 
 /// Limits auth requests per client IP (fixed one-minute window in Redis: auth is low-volume).
@@ -106,11 +62,11 @@ async fn limit_ip(state: &AppState, peer: Option<SocketAddr>) -> Result<(), Fail
         .map(|p| p.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     let key = state.redis.key(&["auth", "ip", &ip]);
-    let n = codes::count_in_window(&state.redis, &key, 60)
+    let n = crate::rate_limit::count_in_window(&state.redis, &key, 60)
         .await
         .map_err(store_error)?;
     if n > u64::from(state.identity.auth_rate_per_minute) {
-        return Err(too_many("requests from this address"));
+        return Err(too_many("requests from this address", 60));
     }
     Ok(())
 }
@@ -123,12 +79,12 @@ pub async fn request_code(
     limit_ip(&state, peer).await?;
     let email = email_of(&parse_body(&body)?)?;
     let per_email = state.redis.key(&["auth", "codes_sent", &email]);
-    if codes::count_in_window(&state.redis, &per_email, codes::CODE_TTL_SECS)
+    if crate::rate_limit::count_in_window(&state.redis, &per_email, codes::CODE_TTL_SECS)
         .await
         .map_err(store_error)?
         > codes::CODES_PER_EMAIL
     {
-        return Err(too_many("codes for this email"));
+        return Err(too_many("codes for this email", codes::CODE_TTL_SECS));
     }
     let code = codes::new_code();
     codes::store_code(&state.redis, &email, &code)
@@ -146,6 +102,7 @@ pub async fn request_code(
     ))
 }
 
+/// Checks the code; answers the JWT and sets the dashboard session cookie.
 pub async fn verify(
     State(state): State<AppState>,
     ClientAddr(peer): ClientAddr,
@@ -169,69 +126,46 @@ pub async fn verify(
             "the code is wrong or expired",
         ));
     }
-    let user = codes::user_for(&state.redis, &email)
+    let user = accounts::user_for(&state.redis, &email)
         .await
         .map_err(store_error)?;
     let token = state
-        .identity
+        .auth
         .jwt
         .issue(&user.id, &user.email, &user.role)
         .map_err(|e| Failure::internal("TOKEN_ERROR", &e))?;
-    Ok(success(
-        StatusCode::OK,
-        json!({ "token": token, "user": { "id": user.id, "email": user.email, "role": user.role } }),
-    ))
-}
-
-pub async fn me(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-) -> Result<Response, Failure> {
-    let user = codes::user_for(&state.redis, &claims.email)
+    let ttl = state.auth.session_ttl_secs;
+    let session = sessions::start(&state.redis, &user.email, ttl)
         .await
         .map_err(store_error)?;
+    let mut response = success(
+        StatusCode::OK,
+        json!({ "token": token, "user": { "id": user.id, "email": user.email, "role": user.role } }),
+    );
+    response.headers_mut().insert(
+        "set-cookie",
+        sessions::set_cookie(Some(&session), ttl, state.auth.cookie_secure),
+    );
+    Ok(response)
+}
+
+pub async fn me(SignedIn(user): SignedIn) -> Result<Response, Failure> {
     Ok(success(
         StatusCode::OK,
         json!({ "id": user.id, "email": user.email, "role": user.role, "createdAt": user.created_at }),
     ))
 }
 
-/// Creates an API key for the caller's project (`project_id`, default: the user's own project, named by
-/// the user id); `rate_limit_per_minute` overrides the default rate (0 = unlimited).
-pub async fn create_api_key(
+/// Ends the session of the cookie (if any) and clears the cookie. Always 200: logging out twice is fine.
+pub async fn logout(
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-    body: axum::body::Bytes,
+    headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    let m = if body.is_empty() {
-        serde_json::Map::new()
-    } else {
-        parse_body(&body)?
-    };
-    let name = m.get("name").and_then(Value::as_str).unwrap_or("API key");
-    let project = match m.get("project_id") {
-        None | Some(Value::Null) => claims.sub.clone(),
-        Some(Value::String(p)) if !p.is_empty() && p.len() <= 128 => p.clone(),
-        Some(_) => {
-            return Err(Failure::validation(
-                "`project_id` must be a string of 1 to 128 characters",
-            ))
-        }
-    };
-    let rate = match m.get("rate_limit_per_minute") {
-        None | Some(Value::Null) => state.identity.default_key_rate,
-        Some(v) => v
-            .as_u64()
-            .and_then(|r| u32::try_from(r).ok())
-            .ok_or_else(|| {
-                Failure::validation("`rate_limit_per_minute` must be a non-negative integer")
-            })?,
-    };
-    let key = keys::create(&state.redis, &project, &claims.sub, name, rate)
-        .await
-        .map_err(|e| Failure::internal("API_KEY_GENERATION_ERROR", &e))?;
-    Ok(success(
-        StatusCode::OK,
-        json!({ "apiKey": key, "projectId": project, "message": "API key generated successfully" }),
-    ))
+    if let Some(id) = sessions::presented(&headers) {
+        sessions::end(&state.redis, id).await.map_err(store_error)?;
+    }
+    let mut response = success(StatusCode::OK, json!({ "message": "signed out" }));
+    let clear: HeaderValue = sessions::set_cookie(None, 0, state.auth.cookie_secure);
+    response.headers_mut().insert("set-cookie", clear);
+    Ok(response)
 }

@@ -1,5 +1,6 @@
-//! Delivery of sign-in codes: logged at debug level in development; with `SMTP_URL` set, mailed over plain
-//! SMTP (`smtp://host:port`), e.g. to a relay on the same host.
+//! Delivery of sign-in codes: with `SMTP_URL` set, mailed over plain SMTP (`smtp://host:port`), e.g. to a
+//! relay on the same host; otherwise logged at debug level, or at info level with `--dev-print-codes`
+//! (development: the run command shows where to read them).
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -7,17 +8,24 @@ use tokio::net::TcpStream;
 /// Where codes go.
 #[derive(Debug, Clone)]
 pub enum Mailer {
-    /// Development: the code is written to the debug log.
+    /// The code is written to the debug log only.
     Log,
+    /// Development: the code is written to the log at info level.
+    DevPrint,
     /// SMTP relay at `addr` (host:port), sending as `from`.
     Smtp { addr: String, from: String },
 }
 
 impl Mailer {
-    /// `SMTP_URL` (`smtp://host:port`) or the log.
-    pub fn from_url(url: &str, from: &str) -> Result<Self, String> {
+    /// `SMTP_URL` (`smtp://host:port`), or the log.
+    pub fn from_config(config: &super::IdentityConfig) -> Result<Self, String> {
+        let (url, from) = (config.smtp_url.as_str(), config.smtp_from.as_str());
         if url.is_empty() {
-            return Ok(Mailer::Log);
+            return Ok(if config.dev_print_codes {
+                Mailer::DevPrint
+            } else {
+                Mailer::Log
+            });
         }
         let addr = url
             .strip_prefix("smtp://")
@@ -31,7 +39,11 @@ impl Mailer {
     pub async fn send_code(&self, email: &str, code: &str) -> std::io::Result<()> {
         match self {
             Mailer::Log => {
-                tracing::debug!(email, code, "sign-in code (development: not mailed)");
+                tracing::debug!(email, code, "sign-in code (not mailed)");
+                Ok(())
+            }
+            Mailer::DevPrint => {
+                tracing::info!(email, code, "sign-in code (development: --dev-print-codes)");
                 Ok(())
             }
             Mailer::Smtp { addr, from } => {

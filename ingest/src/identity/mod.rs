@@ -1,36 +1,15 @@
-//! Identity (seed 003): email sign-in codes, JWTs, users, and API keys (`evp_…`) that belong to a site.
-//! Everything lives in Redis; codes and keys are stored only as SHA-256 hashes.
+//! Sign-in (seed 003): e-mail codes → a JWT and a dashboard session cookie; `me`; logout. Codes are stored
+//! only as SHA-256 hashes. Users, keys and the access check live in `auth`; this feature only signs in.
 
 pub mod codes;
 pub mod handlers;
-pub mod jwt;
-pub mod keys;
 pub mod mailer;
 pub mod reply;
 
-use std::sync::Arc;
-
-/// Identity settings.
+/// Sign-in settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdentityConfig {
-    /// HS256 secret for JWTs; set the same value on every edge instance. Empty: random per process.
-    #[arg(long = "jwt-secret", env = "JWT_SECRET", default_value = "")]
-    pub jwt_secret: String,
-    /// JWT lifetime (seconds).
-    #[arg(
-        long = "jwt-ttl-seconds",
-        env = "JWT_TTL_SECONDS",
-        default_value_t = 86_400
-    )]
-    pub jwt_ttl_seconds: u64,
-    /// Events per minute a new API key may send (0 = unlimited).
-    #[arg(
-        long = "api-key-default-rate",
-        env = "API_KEY_DEFAULT_RATE",
-        default_value_t = 1000
-    )]
-    pub default_key_rate: u32,
-    /// Requests per minute per client IP on the auth endpoints.
+    /// Requests per minute per client IP on the sign-in endpoints.
     #[arg(
         long = "auth-rate-per-minute",
         env = "AUTH_RATE_PER_MINUTE",
@@ -47,47 +26,38 @@ pub struct IdentityConfig {
         default_value = "no-reply@opsmantik.local"
     )]
     pub smtp_from: String,
+    /// Development only: write sign-in codes to the log at info level (refused with `--production`).
+    #[arg(
+        long = "dev-print-codes",
+        env = "DEV_PRINT_CODES",
+        default_value_t = false
+    )]
+    pub dev_print_codes: bool,
 }
 
 impl IdentityConfig {
     pub fn for_tests() -> Self {
         Self {
-            jwt_secret: "test jwt secret".into(),
-            jwt_ttl_seconds: 3600,
-            default_key_rate: 1000,
             auth_rate_per_minute: 100,
             smtp_url: String::new(),
             smtp_from: "no-reply@opsmantik.local".into(),
+            dev_print_codes: false,
         }
     }
 }
 
-/// Identity state shared by handlers.
+/// Sign-in state shared by handlers.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub jwt: Arc<jwt::JwtKeys>,
-    pub default_key_rate: u32,
     pub auth_rate_per_minute: u32,
-    pub keys: Arc<keys::KeyCache>,
     pub mailer: mailer::Mailer,
 }
 
 impl Identity {
     pub fn from_config(config: &IdentityConfig) -> Result<Self, String> {
-        let secret = if config.jwt_secret.is_empty() {
-            tracing::warn!(
-                "JWT_SECRET is empty: tokens are valid on this instance, until it restarts"
-            );
-            uuid::Uuid::new_v4().to_string()
-        } else {
-            config.jwt_secret.clone()
-        };
         Ok(Self {
-            jwt: Arc::new(jwt::JwtKeys::new(secret.as_bytes(), config.jwt_ttl_seconds)),
-            default_key_rate: config.default_key_rate,
             auth_rate_per_minute: config.auth_rate_per_minute,
-            keys: Arc::new(keys::KeyCache::default()),
-            mailer: mailer::Mailer::from_url(&config.smtp_url, &config.smtp_from)?,
+            mailer: mailer::Mailer::from_config(config)?,
         })
     }
 }

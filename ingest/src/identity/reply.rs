@@ -13,6 +13,8 @@ pub struct Failure {
     pub code: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// Seconds for `Retry-After` (429s).
+    pub retry_after: Option<u64>,
 }
 
 impl Failure {
@@ -23,6 +25,7 @@ impl Failure {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -40,6 +43,11 @@ impl Failure {
         )
     }
 
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
@@ -52,11 +60,17 @@ impl IntoResponse for Failure {
         if let Some(d) = self.details {
             error["details"] = d;
         }
-        (
+        let mut response = (
             self.status,
             Json(json!({ "success": false, "error": error })),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -175,14 +175,15 @@ pub async fn v2(
     let valid = validate(&state, &headers, &body, true)?;
     let sig = header(&headers, "x-ops-signature");
     let now = now_ms() / 1000;
-    signature::verify(
-        &valid.site.secret,
-        header(&headers, "x-ops-timestamp"),
-        sig,
-        &body,
-        now,
-    )
-    .map_err(refused)?;
+    // After a rotation the previous secret stays valid for its grace period, so trackers can roll over.
+    let mut verdict = Err(signature::SignatureError::Mismatch);
+    for secret in valid.site.signing_secrets(now) {
+        verdict = signature::verify(secret, header(&headers, "x-ops-timestamp"), sig, &body, now);
+        if verdict.is_ok() {
+            break;
+        }
+    }
+    verdict.map_err(refused)?;
     let first_use = claim_signature(&state, &valid.site.public_id, sig.unwrap_or_default()).await?;
     if !first_use {
         return Err(unauthorized(

@@ -1,4 +1,4 @@
-//! `GET /api/v1/sites/{site}/summary?from=&to=`: what landed in ClickHouse for a site in a time range —
+//! `GET /api/v1/sites/{site}/summary?from=&to=` (a `read` key of the site or a member): what landed in ClickHouse for a site in a time range —
 //! events, pageviews, sessions, visitors. Counts read deduplicated data (`uniqExact(id)`, `FINAL`), so
 //! replays never double-count. `from`/`to` are RFC 3339; default: the last 24 hours. Sessions count by
 //! start time, events by event time.
@@ -8,6 +8,7 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{self, Need};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -115,17 +116,21 @@ where
         .map_err(|e| ApiError::unavailable("analytics_unavailable", &e))
 }
 
+/// The summary, for a `read` key of the site or a member's session.
 pub async fn get(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Path(site): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Summary>, ApiError> {
-    if site.is_empty() || site.len() > 128 {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            "`site` must be 1 to 128 characters",
-        ));
-    }
+    let who = auth::identify(&state, &headers)
+        .await
+        .map_err(|e| e.counted("summary"))?;
+    let site = auth::access::site(&state, &who, &site, Need::READ)
+        .await
+        .map_err(|e| e.counted("summary"))?
+        .public_id
+        .clone();
     let (from, to) = range(&q, Utc::now())?;
     let (f, t) = (from.timestamp() as u32, to.timestamp() as u32);
     let counts: EventCounts = site_range_query(&state, EVENT_COUNTS, &site, f, t).await?;

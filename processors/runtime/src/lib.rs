@@ -6,6 +6,7 @@
 //! ([`clickhouse`]), Redis ([`redis`]), graceful shutdown ([`shutdown`]) and telemetry ([`telemetry`], [`metrics`]).
 //! Stage logic (sessionizing, inserting) lives in the stage crates, not here.
 
+pub mod accounts;
 pub mod clickhouse;
 pub mod config;
 pub mod consume;

@@ -1,6 +1,8 @@
 //! Sites (tenants): id, short public id (what the tracker sends as `s`), name, domain, allowed origins,
-//! signing secret, time zone. Stored in Redis (persisted with AOF) under `site:<id>`, indexed by public id;
-//! the edge keeps a copy refreshed every few seconds, so lookups on the hot path never wait for Redis.
+//! signing secret (and the previous one during a rotation's grace period), time zone, currency and default deal
+//! value. Stored in Redis (persisted with AOF) under `site:{<id>}` (the id is the hash tag, so a site's keys
+//! share one Cluster slot), indexed by public id; the edge keeps a copy refreshed every few seconds, so
+//! lookups on the hot path never wait for Redis.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,7 +17,7 @@ use crate::redis::Store;
 pub const DEFAULT_TIME_ZONE: &str = "Europe/Istanbul";
 
 /// A site.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Site {
     pub id: String,
     pub public_id: String,
@@ -24,6 +26,29 @@ pub struct Site {
     pub allowed_origins: Vec<String>,
     pub secret: String,
     pub time_zone: String,
+    /// ISO 4217 code of the site's deal values (default TRY).
+    pub currency: String,
+    /// Value of a deal when the operator gives none (0 = none).
+    pub default_deal_value: f64,
+    /// The secret before the last rotation, still accepted until `previous_secret_until` (Unix seconds).
+    pub previous_secret: String,
+    pub previous_secret_until: i64,
+}
+
+/// Default currency of a new site.
+pub const DEFAULT_CURRENCY: &str = "TRY";
+
+impl Site {
+    /// The secrets a signature may use now: the current one, and the previous one within its grace period.
+    pub fn signing_secrets(&self, now_secs: i64) -> impl Iterator<Item = &str> {
+        let previous = (!self.previous_secret.is_empty() && now_secs < self.previous_secret_until)
+            .then_some(self.previous_secret.as_str());
+        std::iter::once(self.secret.as_str()).chain(previous)
+    }
+}
+
+fn record_key(store: &Store, id: &str) -> String {
+    store.key(&["site", &format!("{{{id}}}")])
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -48,14 +73,16 @@ pub struct NewSite {
 pub async fn create(store: &Store, new: NewSite) -> ::redis::RedisResult<Site> {
     let site = Site {
         id: uuid::Uuid::new_v4().to_string(),
-        public_id: new
-            .public_id
-            .unwrap_or_else(|| format!("s{}", &random_hex(6))),
+        public_id: new.public_id.unwrap_or_else(|| random_hex(16)),
         name: new.name,
         domain: new.domain,
         allowed_origins: new.allowed_origins,
         secret: random_hex(32),
         time_zone: new.time_zone.unwrap_or_else(|| DEFAULT_TIME_ZONE.into()),
+        currency: DEFAULT_CURRENCY.into(),
+        default_deal_value: 0.0,
+        previous_secret: String::new(),
+        previous_secret_until: 0,
     };
     let mut c = store.conn().await?;
     let claimed: bool = c
@@ -67,24 +94,99 @@ pub async fn create(store: &Store, new: NewSite) -> ::redis::RedisResult<Site> {
             "public id already taken",
         )));
     }
-    let origins = site.allowed_origins.join(",");
     ::redis::pipe()
-        .hset_multiple(
-            store.key(&["site", &site.id]),
-            &[
-                ("id", site.id.as_str()),
-                ("public_id", &site.public_id),
-                ("name", &site.name),
-                ("domain", &site.domain),
-                ("allowed_origins", &origins),
-                ("secret", &site.secret),
-                ("time_zone", &site.time_zone),
-            ],
-        )
+        .hset_multiple(record_key(store, &site.id), &fields(&site))
         .sadd(store.key(&["sites"]), &site.id)
         .query_async::<()>(&mut c)
         .await?;
     Ok(site)
+}
+
+/// The stored fields of `site`.
+fn fields(site: &Site) -> Vec<(&'static str, String)> {
+    vec![
+        ("id", site.id.clone()),
+        ("public_id", site.public_id.clone()),
+        ("name", site.name.clone()),
+        ("domain", site.domain.clone()),
+        ("allowed_origins", site.allowed_origins.join(",")),
+        ("secret", site.secret.clone()),
+        ("time_zone", site.time_zone.clone()),
+        ("currency", site.currency.clone()),
+        ("default_deal_value", site.default_deal_value.to_string()),
+        ("previous_secret", site.previous_secret.clone()),
+        (
+            "previous_secret_until",
+            site.previous_secret_until.to_string(),
+        ),
+    ]
+}
+
+/// Writes every field of an existing `site` (after a change).
+pub async fn save(store: &Store, site: &Site) -> ::redis::RedisResult<()> {
+    let mut c = store.conn().await?;
+    c.hset_multiple(record_key(store, &site.id), &fields(site))
+        .await
+}
+
+/// Gives `site` a new secret; the old one stays valid for `grace_secs`. Returns the changed site.
+pub async fn rotate_secret(
+    store: &Store,
+    site: &Site,
+    grace_secs: i64,
+) -> ::redis::RedisResult<Site> {
+    let mut next = site.clone();
+    next.previous_secret = std::mem::replace(&mut next.secret, random_hex(32));
+    next.previous_secret_until = chrono::Utc::now().timestamp() + grace_secs;
+    save(store, &next).await?;
+    Ok(next)
+}
+
+/// One site by id, straight from Redis.
+pub async fn get(store: &Store, id: &str) -> ::redis::RedisResult<Option<Site>> {
+    let mut c = store.conn().await?;
+    let m: HashMap<String, String> = c.hgetall(record_key(store, id)).await?;
+    Ok(from_fields(m))
+}
+
+/// One site by public id or id, straight from Redis (for control routes, which must see a site created
+/// a moment ago on another edge).
+pub async fn find(store: &Store, key: &str) -> ::redis::RedisResult<Option<Site>> {
+    if key.is_empty() || key.len() > 128 {
+        return Ok(None);
+    }
+    let mut c = store.conn().await?;
+    let id: Option<String> = c.get(store.key(&["site_by_public", key])).await?;
+    get(store, id.as_deref().unwrap_or(key)).await
+}
+
+fn from_fields(m: HashMap<String, String>) -> Option<Site> {
+    if !m.contains_key("public_id") {
+        return None;
+    }
+    let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let num = |k: &str| m.get(k).and_then(|v| v.parse().ok());
+    Some(Site {
+        id: get("id"),
+        public_id: get("public_id"),
+        name: get("name"),
+        domain: get("domain"),
+        allowed_origins: get("allowed_origins")
+            .split(',')
+            .filter(|o| !o.is_empty())
+            .map(String::from)
+            .collect(),
+        secret: get("secret"),
+        time_zone: get("time_zone"),
+        currency: m
+            .get("currency")
+            .filter(|c| !c.is_empty())
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_CURRENCY.into()),
+        default_deal_value: num("default_deal_value").unwrap_or(0.0),
+        previous_secret: get("previous_secret"),
+        previous_secret_until: num("previous_secret_until").map_or(0, |v: f64| v as i64),
+    })
 }
 
 /// Every site.
@@ -93,27 +195,10 @@ pub async fn list(store: &Store) -> ::redis::RedisResult<Vec<Site>> {
     let ids: Vec<String> = c.smembers(store.key(&["sites"])).await?;
     let mut pipe = ::redis::pipe();
     for id in &ids {
-        pipe.hgetall(store.key(&["site", id]));
+        pipe.hgetall(record_key(store, id));
     }
     let rows: Vec<HashMap<String, String>> = pipe.query_async(&mut c).await?;
-    let get = |m: &HashMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_default();
-    let mut sites: Vec<Site> = rows
-        .into_iter()
-        .filter(|m| m.contains_key("public_id"))
-        .map(|m| Site {
-            id: get(&m, "id"),
-            public_id: get(&m, "public_id"),
-            name: get(&m, "name"),
-            domain: get(&m, "domain"),
-            allowed_origins: get(&m, "allowed_origins")
-                .split(',')
-                .filter(|o| !o.is_empty())
-                .map(String::from)
-                .collect(),
-            secret: get(&m, "secret"),
-            time_zone: get(&m, "time_zone"),
-        })
-        .collect();
+    let mut sites: Vec<Site> = rows.into_iter().filter_map(from_fields).collect();
     sites.sort_by(|a, b| a.public_id.cmp(&b.public_id));
     Ok(sites)
 }
@@ -131,7 +216,7 @@ struct Snapshot {
 }
 
 /// What a lookup found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Lookup {
     Found(Arc<Site>),
     Unknown,

@@ -5,7 +5,7 @@
 
 use clickhouse::Row;
 use opsmantik_schemas::{
-    CallFlowEvent, CallRecord, DeadLetter, ProductEvent, SessionEvent, SessionState,
+    AuditRecord, CallFlowEvent, CallRecord, DeadLetter, ProductEvent, SessionEvent, SessionState,
 };
 use serde::Serialize;
 
@@ -119,6 +119,30 @@ impl From<SessionEvent> for EventRow {
             category: e.category,
             action: e.action,
             meta_json: e.meta_json,
+        }
+    }
+}
+
+/// A control action (`audit_log`).
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct AuditRow {
+    pub audit_id: String,
+    pub subject_id: String,
+    pub actor: String,
+    pub action: String,
+    pub detail_json: String,
+    pub at: u32,
+}
+
+impl From<AuditRecord> for AuditRow {
+    fn from(a: AuditRecord) -> Self {
+        Self {
+            at: secs(a.at),
+            audit_id: a.audit_id,
+            subject_id: a.subject_id,
+            actor: a.actor,
+            action: a.action,
+            detail_json: a.detail_json,
         }
     }
 }

@@ -9,8 +9,8 @@ use opsmantik_runtime::stage::StageIo;
 use opsmantik_runtime::RuntimeError;
 use opsmantik_schemas::dlq::Reason;
 use opsmantik_schemas::{
-    decode, CallFlowEvent, CallRecord, CodecError, DeadLetter, ProductEvent, SessionEvent,
-    SessionState, Topic,
+    decode, AuditRecord, CallFlowEvent, CallRecord, CodecError, DeadLetter, ProductEvent,
+    SessionEvent, SessionState, Topic,
 };
 
 use crate::retry::WriteError;
@@ -39,13 +39,14 @@ impl std::fmt::Debug for SinkHandler {
 }
 
 /// The topics the sink consumes.
-pub const INPUTS: [Topic; 6] = [
+pub const INPUTS: [Topic; 7] = [
     Topic::Calls,
     Topic::Sessions,
     Topic::Events,
     Topic::Callflow,
     Topic::ProductEvents,
     Topic::Dlq,
+    Topic::Audit,
 ];
 
 /// The row a record of `topic` becomes.
@@ -56,6 +57,7 @@ fn decode_row(topic: Topic, payload: &[u8]) -> Result<Row, CodecError> {
         Topic::Calls => Row::Calls(decode::<CallRecord>(payload)?.into()),
         Topic::ProductEvents => Row::ProductEvents(decode::<ProductEvent>(payload)?.into()),
         Topic::Callflow => Row::CallflowEvents(decode::<CallFlowEvent>(payload)?.into()),
+        Topic::Audit => Row::Audit(decode::<AuditRecord>(payload)?.into()),
         _ => Row::DeadLetters(decode::<DeadLetter>(payload)?.into()),
     })
 }

@@ -2,7 +2,9 @@
 //! the macro derives [`Table`], [`Row`] (one row of any table) and [`Rows`] (a batch of one table's rows),
 //! so adding a table is one line here plus its row type in `rows`.
 
-use crate::rows::{CallRow, CallflowRow, DeadLetterRow, EventRow, ProductRow, SessionRow};
+use crate::rows::{
+    AuditRow, CallRow, CallflowRow, DeadLetterRow, EventRow, ProductRow, SessionRow,
+};
 
 macro_rules! tables {
     ($($variant:ident => $name:literal, $row:ty, $id:ident;)*) => {
@@ -103,6 +105,7 @@ tables! {
     CallflowEvents => "callflow_events", CallflowRow, event_id;
     ProductEvents => "product_events", ProductRow, event_id;
     Calls => "calls", CallRow, call_id;
+    Audit => "audit_log", AuditRow, audit_id;
 }
 
 #[cfg(test)]
@@ -123,6 +126,6 @@ mod tests {
         let mut sessions = Rows::empty(Table::Sessions);
         assert!(!sessions.push(row()), "an event row is not a session row");
         assert!(sessions.is_empty());
-        assert_eq!(Table::ALL.len(), 6);
+        assert_eq!(Table::ALL.len(), 7);
     }
 }

@@ -58,6 +58,7 @@ impl RowWriter for ClickHouseWriter {
                 Rows::CallflowEvents(r) => self.insert(table, r).await,
                 Rows::ProductEvents(r) => self.insert(table, r).await,
                 Rows::Calls(r) => self.insert(table, r).await,
+                Rows::Audit(r) => self.insert(table, r).await,
             }
         })
     }

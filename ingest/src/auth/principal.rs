@@ -1,0 +1,111 @@
+//! Who is calling: an API key (`x-api-key`, or an `evp_` token after `Authorization: Bearer`), a signed-in
+//! user (a JWT after `Bearer`, any case, or the dashboard's session cookie), or nobody. Users are read
+//! live from the account store, so revoking an admin takes effect on the next request.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use opsmantik_runtime::accounts::{self, User};
+
+use super::keys::{self, KeyRecord};
+use super::{sessions, AuthError};
+use crate::state::AppState;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Key(KeyRecord),
+    User(User),
+}
+
+impl Principal {
+    /// Who did it, for audit records: `user:<id>` or `key:<short id>`.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Key(k) => format!("key:{}", k.key_id()),
+            Principal::User(u) => format!("user:{}", u.id),
+        }
+    }
+}
+
+/// Identifies the caller of a request with `headers`.
+pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    let store = &state.redis;
+    if let Some(key) = keys::presented_key(headers) {
+        return keys::lookup(store, &state.auth.keys, &key)
+            .await?
+            .map(Principal::Key)
+            .ok_or(AuthError::InvalidKey);
+    }
+    let email = if let Some(token) = keys::bearer(headers) {
+        let claims = state
+            .auth
+            .jwt
+            .verify(token)
+            .ok_or(AuthError::InvalidToken)?;
+        claims.email
+    } else if let Some(cookie) = sessions::presented(headers) {
+        sessions::email_of(store, cookie)
+            .await?
+            .ok_or(AuthError::InvalidToken)?
+    } else {
+        return Err(AuthError::Missing);
+    };
+    accounts::user_by_email(store, &email)
+        .await?
+        .map(Principal::User)
+        .ok_or(AuthError::InvalidToken)
+}
+
+/// The request's API key, if it carries `scope` (event API, analytics, Callflow: key-only routes).
+pub async fn api_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: keys::Scope,
+) -> Result<KeyRecord, AuthError> {
+    if keys::presented_key(headers).is_none() {
+        return Err(AuthError::MissingKey);
+    }
+    match identify(state, headers).await? {
+        Principal::Key(key) => {
+            let need = super::Need {
+                role: accounts::Role::Owner,
+                scope: Some(scope),
+            };
+            super::access::decide(super::access::Relation::Key(&key), need)?;
+            Ok(key)
+        }
+        Principal::User(_) => Err(AuthError::InvalidKey),
+    }
+}
+
+/// Extractor: any authenticated caller (401 in the control shape otherwise).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthError> {
+        identify(state, &parts.headers)
+            .await
+            .map(Caller)
+            .map_err(|e| e.counted("control"))
+    }
+}
+
+/// Extractor: a signed-in user (JWT or session cookie); API keys are refused.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub User);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthError> {
+        match identify(state, &parts.headers).await {
+            Ok(Principal::User(u)) => Ok(SignedIn(u)),
+            Ok(Principal::Key(_)) => Err(AuthError::UserRequired.counted("control")),
+            Err(e) => Err(e.counted("control")),
+        }
+    }
+}

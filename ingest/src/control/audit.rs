@@ -1,0 +1,41 @@
+//! The audit trail of control actions: every site created or changed, member invited, key created or
+//! revoked, secret rotated is an `AuditRecord` on `opsmantik.audit.v1`, landed in ClickHouse `audit_log`
+//! by the sink. Written after the action succeeded; a record the broker does not take is logged at error
+//! level and counted (`edge_audit_publish_failures_total`), and the action's answer is unchanged (the
+//! action already happened; answering 503 would make the client retry an action that succeeded).
+
+use opsmantik_runtime::kafka::OutRecord;
+use opsmantik_schemas::{encode, AuditRecord, Topic};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::state::AppState;
+
+/// Records `action` by `who` on `subject` (a site id or user id) with `detail`.
+pub async fn record(state: &AppState, who: &Principal, action: &str, subject: &str, detail: Value) {
+    let record = AuditRecord {
+        audit_id: uuid::Uuid::now_v7().to_string(),
+        subject_id: subject.to_string(),
+        actor: who.actor(),
+        action: action.to_string(),
+        detail_json: detail.to_string(),
+        at: opsmantik_runtime::now_ms(),
+    };
+    let payload = match encode(&record) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, action, "audit record not encoded");
+            metrics::counter!("edge_audit_publish_failures_total").increment(1);
+            return;
+        }
+    };
+    let out = OutRecord {
+        topic: state.topics.name(Topic::Audit),
+        key: subject.as_bytes().to_vec(),
+        payload,
+    };
+    if state.publish(out, "audit").await.is_err() {
+        tracing::error!(action, "audit record not published");
+        metrics::counter!("edge_audit_publish_failures_total").increment(1);
+    }
+}

@@ -1,0 +1,183 @@
+//! Members (seed 001): `POST /api/customers/invite {email, site_id, role}` (owners and admins) and
+//! `POST /api/customers/invite-audit {siteId, limit, offset, emailQuery?, outcome?}` (members).
+//!
+//! Invites are limited to 20 per hour per inviter and site and 60 per hour per client IP (fixed windows in
+//! Redis: a low-volume route). Every attempt that reaches the site writes an audit row with its outcome to
+//! the site's invite log in Redis (newest first, the last 10,000 kept) and an `AuditRecord`.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use opsmantik_runtime::accounts::{self, Role};
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+
+use super::audit;
+use super::reply::{object, ok, ControlError};
+use crate::auth::{access, Caller, Need, Principal};
+use crate::extract::ClientAddr;
+use crate::fields::valid_email;
+use crate::rate_limit::count_in_window;
+use crate::state::AppState;
+
+pub const INVITES_PER_HOUR_PER_ACTOR: u64 = 20;
+pub const INVITES_PER_HOUR_PER_IP: u64 = 60;
+const LOG_LENGTH: isize = 10_000;
+
+fn log_key(state: &AppState, site_id: &str) -> String {
+    state.redis.site_key("site", site_id, "invite_audit")
+}
+
+/// Appends one row to the site's invite log.
+async fn log_attempt(
+    state: &AppState,
+    site_id: &str,
+    who: &Principal,
+    email: &str,
+    role: &str,
+    outcome: &str,
+) -> Result<(), ControlError> {
+    let row = json!({
+        "id": uuid::Uuid::now_v7().to_string(),
+        "site_id": site_id,
+        "inviter": who.actor(),
+        "email": email,
+        "role": role,
+        "outcome": outcome,
+        "created_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    let key = log_key(state, site_id);
+    let mut c = state.redis.conn().await?;
+    redis::pipe()
+        .lpush(&key, row.to_string())
+        .ltrim(&key, 0, LOG_LENGTH - 1)
+        .query_async::<()>(&mut c)
+        .await?;
+    Ok(())
+}
+
+/// Both hourly limits; `Err(outcome)` names the one that refused.
+async fn limited(
+    state: &AppState,
+    site_id: &str,
+    who: &Principal,
+    peer: Option<SocketAddr>,
+) -> Result<Option<&'static str>, ControlError> {
+    let actor = state.redis.key(&["invites", &who.actor(), site_id]);
+    if count_in_window(&state.redis, &actor, 3600).await? > INVITES_PER_HOUR_PER_ACTOR {
+        return Ok(Some("rate_limited_actor"));
+    }
+    let ip = peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string());
+    let ip = state.redis.key(&["invites_ip", &ip]);
+    if count_in_window(&state.redis, &ip, 3600).await? > INVITES_PER_HOUR_PER_IP {
+        return Ok(Some("rate_limited_ip"));
+    }
+    Ok(None)
+}
+
+/// `POST /api/customers/invite`.
+pub async fn invite(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ClientAddr(peer): ClientAddr,
+    body: Bytes,
+) -> Result<Response, ControlError> {
+    let m = object(&body)?;
+    let site_key = m.get("site_id").and_then(Value::as_str).unwrap_or_default();
+    let site = access::site(&state, &who, site_key, Need::OWN).await?;
+    let email = m
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let role_name = m.get("role").and_then(Value::as_str).unwrap_or("viewer");
+    let Some(role) = Role::parse(role_name).filter(|_| valid_email(&email)) else {
+        log_attempt(&state, &site.id, &who, &email, role_name, "invalid_request").await?;
+        return Err(if valid_email(&email) {
+            ControlError::invalid("role", "must be one of viewer, editor, owner")
+        } else {
+            ControlError::invalid("email", "must be a valid e-mail address")
+        });
+    };
+    if let Some(outcome) = limited(&state, &site.id, &who, peer).await? {
+        log_attempt(&state, &site.id, &who, &email, role.as_str(), outcome).await?;
+        return Err(ControlError::rate_limited(
+            "too many invitations; retry later",
+            3600,
+        ));
+    }
+    let user = accounts::user_for(&state.redis, &email).await?;
+    let before = accounts::set_member(&state.redis, &site.id, &user.id, role).await?;
+    let outcome = match before {
+        None => "membership_created",
+        Some(r) if r == role => "membership_unchanged",
+        Some(_) => "membership_updated",
+    };
+    log_attempt(&state, &site.id, &who, &email, role.as_str(), outcome).await?;
+    audit::record(
+        &state,
+        &who,
+        "member_invited",
+        &site.id,
+        json!({ "user_id": user.id, "role": role.as_str(), "outcome": outcome }),
+    )
+    .await;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "success": true, "outcome": outcome, "member": { "user_id": user.id, "email": email, "role": role.as_str() } }),
+    ))
+}
+
+/// `POST /api/customers/invite-audit`.
+pub async fn invite_audit(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> Result<Response, ControlError> {
+    let m = object(&body)?;
+    let site_key = m.get("siteId").and_then(Value::as_str).unwrap_or_default();
+    let site = access::site(&state, &who, site_key, Need::MEMBER).await?;
+    let limit = match m.get("limit") {
+        None | Some(Value::Null) => 50,
+        Some(v) => v
+            .as_u64()
+            .filter(|l| (1..=200).contains(l))
+            .ok_or_else(|| ControlError::invalid("limit", "must be an integer from 1 to 200"))?,
+    } as usize;
+    let offset = match m.get("offset") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_u64()
+            .filter(|o| *o <= 1_000_000)
+            .ok_or_else(|| ControlError::invalid("offset", "must be a non-negative integer"))?,
+    } as usize;
+    let email_query = m
+        .get("emailQuery")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    let outcome = m.get("outcome").and_then(Value::as_str);
+    let mut c = state.redis.conn().await?;
+    let raw: Vec<String> = c
+        .lrange(log_key(&state, &site.id), 0, LOG_LENGTH - 1)
+        .await?;
+    let matching: Vec<Value> = raw
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Value>(r).ok())
+        .filter(|r| {
+            email_query
+                .as_deref()
+                .is_none_or(|q| r["email"].as_str().is_some_and(|e| e.contains(q)))
+        })
+        .filter(|r| outcome.is_none_or(|o| r["outcome"] == o))
+        .collect();
+    let total = matching.len();
+    let rows: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "audit": { "total": total, "rows": rows } }),
+    ))
+}

@@ -1,0 +1,162 @@
+//! Field validators shared by every feature: bounded text without control or bidi-override characters,
+//! domains, origins, currencies, time zones. Each returns the cleaned value or what is wrong with it, so a
+//! 400 can name the field and the reason.
+
+/// Whether `c` is a character no id or name should carry: C0/C1 controls (NUL included) and the Unicode
+/// bidirectional overrides and isolates (which make text display differently from what it is).
+pub fn forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// Trimmed text of 1 to `max` characters without forbidden characters.
+pub fn text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if v.chars().any(forbidden_char) {
+        return Err("must not contain control or bidirectional-override characters".into());
+    }
+    Ok(v.to_string())
+}
+
+/// A host name from what a user typed: scheme, path, query and port stripped, lower-cased, checked.
+pub fn domain(value: &str) -> Result<String, String> {
+    let v = value.trim().to_ascii_lowercase();
+    let v = v.split_once("://").map_or(v.as_str(), |(_, rest)| rest);
+    let host = v.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.');
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
+        return Err("must be a domain name such as shop.example".into());
+    }
+    Ok(host.to_string())
+}
+
+/// A browser origin (`scheme://host[:port]`, no path), as the `Origin` header carries it.
+pub fn origin(value: &str) -> Result<String, String> {
+    let v = value.trim().trim_end_matches('/');
+    let (scheme, rest) = v
+        .split_once("://")
+        .ok_or("must look like https://shop.example")?;
+    if !matches!(scheme, "http" | "https") || rest.contains(['/', '?', '#', '@']) {
+        return Err("must look like https://shop.example (no path)".into());
+    }
+    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
+    domain(host)?;
+    if !port.is_empty() && port.parse::<u16>().is_err() {
+        return Err("has an invalid port".into());
+    }
+    Ok(v.to_ascii_lowercase())
+}
+
+/// An ISO 4217 code: three upper-case letters.
+pub fn currency(value: &str) -> Result<String, String> {
+    let v = value.trim().to_ascii_uppercase();
+    if v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(v)
+    } else {
+        Err("must be a 3-letter ISO 4217 code such as TRY".into())
+    }
+}
+
+/// An IANA time-zone name.
+pub fn time_zone(value: &str) -> Result<String, String> {
+    value
+        .trim()
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| "must be an IANA time zone such as Europe/Istanbul".into())
+}
+
+/// A money amount: finite, from 0 to 10^12.
+pub fn amount(value: f64) -> Result<f64, String> {
+    if value.is_finite() && (0.0..=1e12).contains(&value) {
+        Ok(value)
+    } else {
+        Err("must be a number from 0 to 1000000000000".into())
+    }
+}
+
+/// A plausible email address (one `@`, a dotted domain, no spaces, at most 254 bytes).
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_refuses_empty_long_control_and_bidi() {
+        assert_eq!(text("  Shop  ", 10).unwrap(), "Shop");
+        assert!(text("", 10).is_err());
+        assert!(text(&"a".repeat(11), 10).is_err());
+        assert!(text("a\u{0}b", 10).is_err());
+        assert!(text("a\u{202E}b", 10).is_err());
+        assert!(text("Çağrı", 10).is_ok());
+    }
+
+    #[test]
+    fn domains_and_origins_are_normalised() {
+        assert_eq!(
+            domain("https://Shop.Example/path?q").unwrap(),
+            "shop.example"
+        );
+        assert_eq!(domain("shop.example:8080").unwrap(), "shop.example");
+        assert_eq!(domain("localhost").unwrap(), "localhost");
+        for bad in ["", "http://", "a b.example", "-x.example", "x..example"] {
+            assert!(domain(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            origin("https://Shop.example/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            origin("http://localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
+        for bad in [
+            "shop.example",
+            "ftp://x.example",
+            "https://x.example/path",
+            "https://x:99999",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn currencies_zones_and_amounts() {
+        assert_eq!(currency("try").unwrap(), "TRY");
+        assert!(currency("TL").is_err());
+        assert_eq!(time_zone("Europe/Istanbul").unwrap(), "Europe/Istanbul");
+        assert!(time_zone("Mars/Olympus").is_err());
+        assert!(amount(-1.0).is_err() && amount(f64::NAN).is_err() && amount(1e13).is_err());
+        assert_eq!(amount(1500.5), Ok(1500.5));
+    }
+}

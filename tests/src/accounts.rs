@@ -1,0 +1,55 @@
+//! Accounts through the real edge: sign in with the mailed code, create sites, grant admins with the CLI.
+
+use serde_json::json;
+
+use crate::http::send;
+use crate::smtp::Inbox;
+use crate::{run_to_end, Binary, Env, Pipeline};
+
+/// Signs `email` in (code by mail to `inbox`); returns the JWT.
+pub async fn sign_in(p: &Pipeline, inbox: &Inbox, email: &str) -> anyhow::Result<String> {
+    let r = send(
+        p.http
+            .post(p.url("/api/auth/request-code"))
+            .json(&json!({ "email": email })),
+    )
+    .await;
+    anyhow::ensure!(r.status == 200, "request-code: {} {}", r.status, r.body);
+    let code = inbox
+        .code_for(email)
+        .ok_or_else(|| anyhow::anyhow!("no code mailed to {email}"))?;
+    let r = send(
+        p.http
+            .post(p.url("/api/auth/verify"))
+            .json(&json!({ "email": email, "code": code })),
+    )
+    .await;
+    anyhow::ensure!(r.status == 200, "verify: {} {}", r.status, r.body);
+    Ok(r.body["data"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Creates a site as the user of `token` (its owner); returns the public id.
+pub async fn create_site(p: &Pipeline, token: &str, name: &str) -> anyhow::Result<String> {
+    let r = send(
+        p.http
+            .post(p.url("/api/sites/create"))
+            .bearer_auth(token)
+            .json(&json!({ "name": name, "domain": format!("{name}.example") })),
+    )
+    .await;
+    anyhow::ensure!(r.status == 201, "create site: {} {}", r.status, r.body);
+    Ok(r.body["site"]["public_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Makes `email` a global admin with `opsmantik-admin users grant-admin` (the only way there is).
+pub fn grant_admin(env: &Env, email: &str) -> anyhow::Result<()> {
+    let (ok, out) = run_to_end(Binary::Admin, &env.vars(), &["users", "grant-admin", email]);
+    anyhow::ensure!(ok && out.contains("ADMIN"), "grant-admin failed: {out}");
+    Ok(())
+}
