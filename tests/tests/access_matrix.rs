@@ -43,7 +43,8 @@ fn rows() -> Vec<Row> {
         .filter_map(|l| {
             let cells: Vec<&str> = l.split('|').map(str::trim).collect();
             let method = Method::from_bytes(cells.get(1)?.as_bytes()).ok()?;
-            if cells.len() != COLUMNS.len() + 4 || cells[1] == "method" {
+            let upper = cells[1].bytes().all(|b| b.is_ascii_uppercase());
+            if cells.len() != COLUMNS.len() + 4 || !upper {
                 return None;
             }
             Some(Row {
@@ -181,11 +182,7 @@ async fn landed_callflow_event(p: &Pipeline, key: &str) -> anyhow::Result<String
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["data"]["eventId"]
-        .as_str()
-        .or(r.body["eventId"].as_str())
-        .unwrap()
-        .to_string();
+    let id = r.body["body"]["eventId"].as_str().unwrap().to_string();
     let url = p.url(&format!("/callflow/events/{id}"));
     wait_for(
         "the call-flow event in ClickHouse",
