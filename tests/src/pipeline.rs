@@ -131,11 +131,16 @@ impl Pipeline {
 
     /// GETs `path`, returning status and parsed body.
     pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await?;
+        self.get_as(path, None).await
+    }
+
+    /// Gets `path` with the API key `key` (`x-api-key`), if any.
+    pub async fn get_as(&self, path: &str, key: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut req = self.http.get(format!("{}{path}", self.base_url));
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        let r = req.send().await?;
         let status = r.status().as_u16();
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }

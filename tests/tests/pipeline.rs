@@ -55,8 +55,8 @@ async fn wait_for_counts(env: &Env, sessions: u64, events: u64) -> anyhow::Resul
 #[tokio::test(flavor = "multi_thread")]
 async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<()> {
     let env = Env::new("two_visitors").await?;
-    let site = env.create_site("two_visitors", &[]).await?.public_id;
-    let site = site.as_str();
+    let (site, key) = env.site_with_key("two_visitors").await?;
+    let site = site.public_id.as_str();
     let p = Pipeline::start(&env).await?;
     let journey = [
         hit(
@@ -153,17 +153,22 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
         .await?;
     assert_eq!(utm, "google");
 
-    let (status, summary) = p.get(&format!("/api/v1/sites/{site}/summary")).await?;
+    let summary_url = format!("/api/v1/sites/{site}/summary");
+    let (status, summary) = p.get(&summary_url).await?;
+    assert_eq!(status, 401, "no credentials, no counts: {summary}");
+    let (status, summary) = p.get_as(&summary_url, Some(&key)).await?;
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["site"], site);
     assert_eq!(summary["events"], 5);
     assert_eq!(summary["pageviews"], 5);
     assert_eq!(summary["sessions"], 3);
     assert_eq!(summary["visitors"], 2);
-    let (_, other) = p.get("/api/v1/sites/another_site/summary").await?;
+    let (status, other) = p
+        .get_as("/api/v1/sites/another_site/summary", Some(&key))
+        .await?;
     assert_eq!(
-        (other["events"].as_u64(), other["sessions"].as_u64()),
-        (Some(0), Some(0))
+        (status, other["error"]["code"].as_str()),
+        (404, Some("not_found"))
     );
 
     // The visitor's next hit is answered with its session's current score (from the visitor index).
@@ -192,8 +197,8 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
 async fn killing_the_sink_mid_stream_loses_nothing_and_counts_nothing_twice() -> anyhow::Result<()>
 {
     let env = Env::new("sink_kill").await?;
-    let site = env.create_site("sink_kill", &[]).await?.public_id;
-    let site = site.as_str();
+    let (site, key) = env.site_with_key("sink_kill").await?;
+    let site = site.public_id.as_str();
     let mut p = Pipeline::start(&env).await?;
     const VISITORS: usize = 20;
     const PER_VISITOR: usize = 20;
@@ -245,7 +250,9 @@ async fn killing_the_sink_mid_stream_loses_nothing_and_counts_nothing_twice() ->
         labels_once, TOTAL as u64,
         "every hit exactly once after deduplication"
     );
-    let (_, summary) = p.get(&format!("/api/v1/sites/{site}/summary")).await?;
+    let (_, summary) = p
+        .get_as(&format!("/api/v1/sites/{site}/summary"), Some(&key))
+        .await?;
     assert_eq!(summary["events"], TOTAL);
     assert_eq!(summary["sessions"], VISITORS);
 

@@ -149,7 +149,9 @@ pub async fn verify(
     Ok(response)
 }
 
-pub async fn me(SignedIn(user): SignedIn) -> Result<Response, Failure> {
+/// The signed-in user (seed 003 shape, refusals included).
+pub async fn me(signed_in: Result<SignedIn, AuthError>) -> Result<Response, Failure> {
+    let SignedIn(user) = signed_in?;
     Ok(success(
         StatusCode::OK,
         json!({ "id": user.id, "email": user.email, "role": user.role, "createdAt": user.created_at }),
