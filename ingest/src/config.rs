@@ -50,7 +50,7 @@ pub struct EdgeConfig {
     pub telemetry: TelemetryConfig,
 }
 
-/// Per-client-IP limits of the tracking endpoints (0 = unlimited).
+/// Per-client-IP limits (0 = unlimited).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrackingLimits {
     /// `/api/sync` requests per minute per client IP.
@@ -59,6 +59,9 @@ pub struct TrackingLimits {
     /// `/api/call-event*` requests per minute per client IP.
     #[arg(long, env = "RATE_LIMIT_CALL_EVENT_PER_MINUTE", default_value_t = 50)]
     pub call_event_per_minute: u64,
+    /// Requests per minute per client IP on every other API route (keys, sign-in, control, analytics).
+    #[arg(long, env = "RATE_LIMIT_API_PER_MINUTE", default_value_t = 600)]
+    pub api_per_minute: u64,
     /// Proxies (comma-separated IPs) whose `X-Forwarded-For` names the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,

@@ -16,9 +16,8 @@ pub mod events;
 pub mod extract;
 pub mod fields;
 pub mod identity;
-pub mod ip_limit;
+pub mod limits;
 pub mod metrics;
-pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod signature;
@@ -42,55 +41,49 @@ use tower_http::trace::TraceLayer;
 
 pub use config::EdgeConfig;
 use error::ApiError;
+use limits::Rule;
 use state::AppState;
 
 /// Builds the router over `state`.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let ip = |rule| from_fn_with_state(state.ip_limit(rule), limits::ip::layer);
+    let sync = Rule::per_minute("sync", state.limits.sync_per_minute);
+    let call_event = Rule::per_minute("call_event", state.limits.call_event_per_minute);
     let tracking = Router::new()
         .route(
             "/api/sync",
             post(routes::sync::post)
                 .get(routes::sync::diag)
                 .options(preflight)
-                .route_layer(from_fn_with_state(
-                    state.ip_limit("sync", state.limits.sync_per_minute),
-                    ip_limit::layer,
-                )),
+                .route_layer(ip(sync)),
         )
         .route(
             "/api/call-event",
             post(routes::call_event::v1)
                 .options(preflight)
-                .route_layer(from_fn_with_state(
-                    state.ip_limit("call_event", state.limits.call_event_per_minute),
-                    ip_limit::layer,
-                )),
+                .route_layer(ip(call_event)),
         )
         .route(
             "/api/call-event/v2",
             post(routes::call_event::v2)
                 .options(preflight)
-                .route_layer(from_fn_with_state(
-                    state.ip_limit("call_event", state.limits.call_event_per_minute),
-                    ip_limit::layer,
-                )),
+                .route_layer(ip(call_event)),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.cors.clone(),
             cors::layer,
         ))
-        .merge(callflow::routes(&state))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let events = Router::new()
         .route("/api/v1/events", post(events::handlers::single))
         .route("/api/v1/events/batch", post(events::handlers::batch))
         .layer(DefaultBodyLimit::max(events::MAX_BATCH_BYTES));
-    Router::new()
-        .merge(tracking)
+    // Every API route is limited per client IP too, so floods of bad keys or tokens are cut off before
+    // they cost a key lookup; health checks are not (load balancers poll them).
+    let api = Router::new()
         .merge(events)
-        .route("/api/health", get(routes::health::health))
-        .route("/api/ready", get(routes::health::ready))
-        .route("/api/live", get(routes::health::live))
+        .merge(callflow::routes(&state))
+        .merge(control::routes())
         .route("/api/v1/analytics/events", get(analytics::handlers::events))
         .route(
             "/api/v1/analytics/metrics",
@@ -106,9 +99,15 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/auth/verify", post(identity::handlers::verify))
         .route("/api/auth/me", get(identity::handlers::me))
         .route("/api/auth/logout", post(identity::handlers::logout))
-        .merge(control::routes())
-        .route("/metrics", get(routes::health::metrics))
         .route("/api/v1/sites/{site}/summary", get(routes::summary::get))
+        .route_layer(ip(Rule::per_minute("api", state.limits.api_per_minute)));
+    Router::new()
+        .merge(tracking)
+        .merge(api)
+        .route("/api/health", get(routes::health::health))
+        .route("/api/ready", get(routes::health::ready))
+        .route("/api/live", get(routes::health::live))
+        .route("/metrics", get(routes::health::metrics))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError {
@@ -153,15 +152,15 @@ pub async fn run(
     let publisher = KafkaPublisher::new(&config.kafka)?;
     let callflow =
         callflow::CallflowState::from_config(&config.callflow).map_err(RuntimeError::Config)?;
-    spawn_limiter_sweeper(&callflow, shutdown.clone());
     let identity =
         identity::Identity::from_config(&config.identity).map_err(RuntimeError::Config)?;
     let redis = opsmantik_runtime::redis::Store::new(&config.redis)
         .map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
     let sites = load_sites(&redis, &config, &shutdown).await;
-    let ip_limiter =
-        ip_limit::IpLimiter::new(&config.limits.trusted_proxies).map_err(RuntimeError::Config)?;
-    ip_limiter.spawn_sync(redis.clone(), shutdown.clone());
+    let proxies = limits::ip::TrustedProxies::parse(&config.limits.trusted_proxies)
+        .map_err(RuntimeError::Config)?;
+    let limiter = limits::Limiter::default();
+    let limiter_sync = limiter.spawn_sync(redis.clone(), shutdown.clone());
     let state = AppState {
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),
@@ -173,14 +172,11 @@ pub async fn run(
         identity,
         auth: auth::AuthState::from_config(&config.auth),
         cors: cors::Cors::new(&config.allowed_origins, sites.clone()),
-        ip_limiter,
+        limiter,
+        proxies,
         limits: config.limits.clone(),
         sites,
         redis,
-        event_limits: Default::default(),
-        analytics_limiter: Arc::new(rate_limit::KeyLimiter::per_minute(
-            analytics::PER_MINUTE_PER_KEY,
-        )),
     };
     let app = router(state, config.max_body_bytes);
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");
@@ -192,21 +188,8 @@ pub async fn run(
     .await
     .map_err(|e| RuntimeError::Config(format!("serve: {e}")))?;
     publisher.flush(std::time::Duration::from_secs(5))?;
+    let _ = limiter_sync.await;
     Ok(())
-}
-
-/// Forgets full rate-limit buckets every minute, so memory stays bounded by the keys seen recently.
-fn spawn_limiter_sweeper(callflow: &callflow::CallflowState, shutdown: CancellationToken) {
-    let limiter = callflow.limiter.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = every.tick() => limiter.forget_idle(),
-            }
-        }
-    });
 }
 
 /// Loads the sites once before serving (so the first requests find them) and keeps them fresh.

@@ -12,10 +12,9 @@ use crate::callflow::CallflowState;
 use crate::config::TrackingLimits;
 use crate::cors::Cors;
 use crate::error::ApiError;
-use crate::events::limits::EventLimits;
 use crate::identity::Identity;
-use crate::ip_limit::{IpLimiter, RouteLimit};
-use crate::rate_limit::KeyLimiter;
+use crate::limits::ip::{IpLimit, TrustedProxies};
+use crate::limits::{Limiter, Rule};
 use crate::sites::SiteCache;
 use opsmantik_runtime::redis::Store;
 
@@ -33,12 +32,11 @@ pub struct AppState {
     pub auth: AuthState,
     pub sites: SiteCache,
     pub cors: Cors,
-    pub ip_limiter: IpLimiter,
+    /// Every rate limit's counts (shared with the other edges through Redis).
+    pub limiter: Limiter,
+    pub proxies: TrustedProxies,
     pub limits: TrackingLimits,
     pub redis: Store,
-    pub event_limits: Arc<EventLimits>,
-    /// 10 requests per minute per key on the seed-002 analytics route.
-    pub analytics_limiter: Arc<KeyLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -50,12 +48,12 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// The per-IP limit of `route` for the middleware.
-    pub fn ip_limit(&self, route: &'static str, per_minute: u64) -> RouteLimit {
-        RouteLimit {
-            limiter: self.ip_limiter.clone(),
-            route,
-            per_minute,
+    /// A per-IP limit for the middleware.
+    pub fn ip_limit(&self, rule: Rule) -> IpLimit {
+        IpLimit {
+            limiter: self.limiter.clone(),
+            proxies: self.proxies.clone(),
+            rule,
         }
     }
 
@@ -129,10 +127,12 @@ impl AppState {
         Self {
             cors: Cors::new("", sites.clone()),
             #[allow(clippy::expect_used)]
-            ip_limiter: IpLimiter::new("").expect("no proxies is valid"),
+            limiter: Limiter::default(),
+            proxies: TrustedProxies::default(),
             limits: TrackingLimits {
                 sync_per_minute: 100,
                 call_event_per_minute: 50,
+                api_per_minute: 0,
                 trusted_proxies: String::new(),
             },
             sites,
@@ -146,10 +146,6 @@ impl AppState {
             identity,
             auth: AuthState::from_config(&crate::auth::AuthConfig::for_tests()),
             redis,
-            event_limits: Default::default(),
-            analytics_limiter: Arc::new(KeyLimiter::per_minute(
-                std::num::NonZeroU32::MIN.saturating_add(9),
-            )),
         }
     }
 }

@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use super::buckets::{fill, Period};
 use super::queries::{self, Filter};
-use crate::auth::{self, keys::Scope};
+use super::{EVENT_COUNTS_RULE, READS_RULE};
+use crate::auth::keys::{KeyRecord, Scope};
+use crate::auth::{self};
 use crate::events::dialect::Dialect;
 use crate::events::reply::EventError;
 use crate::identity::reply::success;
@@ -40,6 +42,26 @@ fn analytics_error(dialect: Dialect, e: &dyn std::fmt::Display) -> EventError {
     )
 }
 
+/// The caller's `read` key, within the seed-003 reads' rate.
+async fn reader(
+    state: &AppState,
+    headers: &HeaderMap,
+    d: Dialect,
+) -> Result<KeyRecord, EventError> {
+    let key = auth::api_key(state, headers, Scope::Read)
+        .await
+        .map_err(|e| EventError::auth(d, e))?;
+    let limit = state.limiter.check(&READS_RULE, &key.id, 1);
+    if !limit.allowed {
+        return Err(EventError::rate_limited(
+            d,
+            "60 analytics reads per minute per key",
+            limit.retry_after,
+        ));
+    }
+    Ok(key)
+}
+
 /// Seed 002: `GET /api/v1/analytics/events?project_id&event_name&period` — 10 requests/min per key.
 pub async fn events(
     State(state): State<AppState>,
@@ -54,18 +76,14 @@ pub async fn events(
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
-    let limit = state.analytics_limiter.check(&key.id);
+    let limit = state.limiter.check(&EVENT_COUNTS_RULE, &key.id, 1);
     let mut response = if !limit.allowed {
-        let mut r = EventError::new(
+        EventError::rate_limited(
             d,
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
             "10 analytics requests per minute per key",
+            limit.retry_after,
         )
-        .into_response();
-        r.headers_mut()
-            .insert("retry-after", limit.retry_after.into());
-        r
+        .into_response()
     } else {
         match event_counts(&state, &key.site, &q).await {
             Ok(v) => Json(v).into_response(),
@@ -125,10 +143,7 @@ pub async fn metrics(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let d = Dialect::EventProcessor;
-    let key = match auth::api_key(&state, &headers, Scope::Read)
-        .await
-        .map_err(|e| EventError::auth(d, e))
-    {
+    let key = match reader(&state, &headers, d).await {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
@@ -241,10 +256,7 @@ async fn metrics_data(
 /// Seed 003: `GET /api/v1/events/stats` — what the caller's site ingested, from ClickHouse.
 pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let d = Dialect::EventProcessor;
-    let key = match auth::api_key(&state, &headers, Scope::Read)
-        .await
-        .map_err(|e| EventError::auth(d, e))
-    {
+    let key = match reader(&state, &headers, d).await {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };

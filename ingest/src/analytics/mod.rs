@@ -6,8 +6,10 @@ pub mod buckets;
 pub mod handlers;
 pub mod queries;
 
-/// Seed 002's analytics rate per API key (requests per minute).
-pub const PER_MINUTE_PER_KEY: std::num::NonZeroU32 = match std::num::NonZeroU32::new(10) {
-    Some(n) => n,
-    None => panic!("10 is not zero"),
-};
+use crate::limits::Rule;
+
+/// Seed 002's analytics rate per API key.
+pub const EVENT_COUNTS_RULE: Rule = Rule::per_minute("analytics_events", 10);
+/// The seed-003 reads (`metrics`, `events/stats`) have no documented limit; a 7-day query costs
+/// ClickHouse seconds, so each key gets 60 a minute (one a second, far above what a dashboard polls).
+pub const READS_RULE: Rule = Rule::per_minute("analytics_reads", 60);

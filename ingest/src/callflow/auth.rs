@@ -2,8 +2,6 @@
 //! the site; writes need the `ingest` scope, reads `read`. The guard middleware authenticates, rate-limits
 //! per key and adds the rate-limit headers to the response.
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -11,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::CallflowError;
 use crate::auth::{self, keys::Scope, AuthError};
+use crate::limits::Rule;
 use crate::metrics;
-use crate::rate_limit::KeyLimiter;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
@@ -26,7 +24,7 @@ pub struct Caller {
 #[derive(Debug, Clone)]
 pub struct Guard {
     pub state: AppState,
-    pub limiter: Arc<KeyLimiter>,
+    pub rule: Rule,
 }
 
 /// Middleware: 401 without a valid key, 429 past the key's rate, rate-limit headers on every answer to a
@@ -62,7 +60,7 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     };
     let site = key.site.clone();
     // Buckets are keyed by the key's hash, so raw keys are not kept in the limiter's memory.
-    let decision = guard.limiter.check(&key.id);
+    let decision = guard.state.limiter.check(&guard.rule, &key.id, 1);
     let mut response = if decision.allowed {
         request.extensions_mut().insert(Caller { site });
         next.run(request).await

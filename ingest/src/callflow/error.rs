@@ -84,8 +84,15 @@ impl CallflowError {
 
 impl IntoResponse for CallflowError {
     fn into_response(self) -> Response {
-        tracing::info!(request_id = %self.request_id.0, status = self.status.as_u16(), code = self.code,
-            "callflow request refused");
+        // Refusals of unauthenticated or over-limit callers are what floods look like: counted in
+        // metrics, logged at debug. Requests of known keys are logged with their id, for support.
+        if matches!(self.status.as_u16(), 401 | 429) {
+            tracing::debug!(request_id = %self.request_id.0, status = self.status.as_u16(), code = self.code,
+                "callflow request refused");
+        } else {
+            tracing::info!(request_id = %self.request_id.0, status = self.status.as_u16(), code = self.code,
+                "callflow request refused");
+        }
         let body = json!({
             "statusCode": self.status.as_u16(),
             "error": { "code": self.code, "message": self.message, "details": self.details },

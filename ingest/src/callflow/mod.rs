@@ -16,7 +16,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::rate_limit::KeyLimiter;
+use crate::limits::Rule;
 use crate::state::AppState;
 use auth::Guard;
 
@@ -50,7 +50,8 @@ pub struct CallflowConfig {
 /// Callflow state shared by handlers.
 #[derive(Debug, Clone)]
 pub struct CallflowState {
-    pub limiter: Arc<KeyLimiter>,
+    /// The per-key rate (sustained rate, burst).
+    pub rule: Rule,
     pub token_secret: Arc<Vec<u8>>,
 }
 
@@ -68,7 +69,11 @@ impl CallflowState {
             config.page_token_secret.as_bytes().to_vec()
         };
         Ok(Self {
-            limiter: Arc::new(KeyLimiter::new(per_second, burst)),
+            rule: Rule::per_second_with_burst(
+                "callflow",
+                u64::from(per_second.get()),
+                u64::from(burst.get()),
+            ),
             token_secret: Arc::new(token_secret),
         })
     }
@@ -96,7 +101,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .layer(from_fn_with_state(
             Guard {
                 state: state.clone(),
-                limiter: state.callflow.limiter.clone(),
+                rule: state.callflow.rule,
             },
             auth::guard,
         ))

@@ -1,8 +1,7 @@
 //! Members (seed 001): `POST /api/customers/invite {email, site_id, role}` (owners and admins) and
 //! `POST /api/customers/invite-audit {siteId, limit, offset, emailQuery?, outcome?}` (members).
 //!
-//! Invites are limited to 20 per hour per inviter and site and 60 per hour per client IP (fixed windows in
-//! Redis: a low-volume route). Every attempt that reaches the site writes an audit row with its outcome to
+//! Invites are limited to 20 per hour per inviter and site and 60 per hour per client IP. Every attempt that reaches the site writes an audit row with its outcome to
 //! the site's invite log in Redis (newest first, the last 10,000 kept) and an `AuditRecord`.
 
 use std::net::SocketAddr;
@@ -20,11 +19,11 @@ use super::reply::{object, ok, ControlError};
 use crate::auth::{access, Caller, Need, Principal};
 use crate::extract::ClientAddr;
 use crate::fields::valid_email;
-use crate::rate_limit::count_in_window;
+use crate::limits::Rule;
 use crate::state::AppState;
 
-pub const INVITES_PER_HOUR_PER_ACTOR: u64 = 20;
-pub const INVITES_PER_HOUR_PER_IP: u64 = 60;
+const PER_ACTOR: Rule = Rule::per_hour("invites_actor", 20);
+const PER_IP: Rule = Rule::per_hour("invites_ip", 60);
 const LOG_LENGTH: isize = 10_000;
 
 fn log_key(state: &AppState, site_id: &str) -> String {
@@ -59,23 +58,21 @@ async fn log_attempt(
     Ok(())
 }
 
-/// Both hourly limits; `Err(outcome)` names the one that refused.
-async fn limited(
+/// Both hourly limits; `Some((outcome, retry after))` names the one that refused.
+fn limited(
     state: &AppState,
     site_id: &str,
     who: &Principal,
     peer: Option<SocketAddr>,
-) -> Result<Option<&'static str>, ControlError> {
-    let actor = state.redis.key(&["invites", &who.actor(), site_id]);
-    if count_in_window(&state.redis, &actor, 3600).await? > INVITES_PER_HOUR_PER_ACTOR {
-        return Ok(Some("rate_limited_actor"));
+) -> Option<(&'static str, u64)> {
+    let actor = format!("{}@{site_id}", who.actor());
+    let d = state.limiter.check(&PER_ACTOR, &actor, 1);
+    if !d.allowed {
+        return Some(("rate_limited_actor", d.retry_after));
     }
     let ip = peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string());
-    let ip = state.redis.key(&["invites_ip", &ip]);
-    if count_in_window(&state.redis, &ip, 3600).await? > INVITES_PER_HOUR_PER_IP {
-        return Ok(Some("rate_limited_ip"));
-    }
-    Ok(None)
+    let d = state.limiter.check(&PER_IP, &ip, 1);
+    (!d.allowed).then_some(("rate_limited_ip", d.retry_after))
 }
 
 /// `POST /api/customers/invite`.
@@ -103,11 +100,11 @@ pub async fn invite(
             ControlError::invalid("email", "must be a valid e-mail address")
         });
     };
-    if let Some(outcome) = limited(&state, &site.id, &who, peer).await? {
+    if let Some((outcome, retry_after)) = limited(&state, &site.id, &who, peer) {
         log_attempt(&state, &site.id, &who, &email, role.as_str(), outcome).await?;
         return Err(ControlError::rate_limited(
             "too many invitations; retry later",
-            3600,
+            retry_after,
         ));
     }
     let user = accounts::user_for(&state.redis, &email).await?;

@@ -20,6 +20,7 @@ use super::MAX_BATCH_EVENTS;
 use crate::auth;
 use crate::auth::keys::{KeyRecord, Scope};
 use crate::identity::reply::success;
+use crate::limits::Rule;
 use crate::state::AppState;
 
 /// What became of one event.
@@ -82,18 +83,16 @@ async fn ingest(
     valid: Vec<(usize, ValidEvent)>,
     outcomes: &mut [Option<Outcome>],
 ) -> Result<(), EventError> {
-    if !state
-        .event_limits
-        .allow(&key.id, key.rate_per_minute, valid.len() as u32)
-    {
-        return Err(EventError::new(
+    let rule = Rule::per_minute("events", u64::from(key.rate_per_minute));
+    let decision = state.limiter.check(&rule, &key.id, valid.len() as u64);
+    if !decision.allowed {
+        return Err(EventError::rate_limited(
             dialect,
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
             format!(
                 "this API key may send {} events per minute",
                 key.rate_per_minute
             ),
+            decision.retry_after,
         ));
     }
     let site = &key.site;

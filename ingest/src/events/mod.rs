@@ -7,7 +7,6 @@
 pub mod dedup;
 pub mod dialect;
 pub mod handlers;
-pub mod limits;
 pub mod reply;
 pub mod validate;
 

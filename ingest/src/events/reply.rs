@@ -19,6 +19,8 @@ pub struct EventError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds for `Retry-After` (429s).
+    pub retry_after: Option<u64>,
 }
 
 impl EventError {
@@ -35,6 +37,20 @@ impl EventError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 past a rate limit, with `Retry-After`.
+    pub fn rate_limited(dialect: Dialect, message: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                dialect,
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                message,
+            )
         }
     }
 
@@ -68,6 +84,19 @@ impl EventError {
 
 impl IntoResponse for EventError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after;
+        let mut response = self.render();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl EventError {
+    fn render(self) -> Response {
         match self.dialect {
             Dialect::EventApi => {
                 let error = if self.code == "VALIDATION_ERROR" {

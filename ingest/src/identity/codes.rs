@@ -39,7 +39,7 @@ pub enum Check {
 pub async fn check_code(store: &Store, email: &str, code: &str) -> redis::RedisResult<Check> {
     let key = store.key(&["auth", "code", email]);
     let attempts = store.key(&["auth", "attempts", email]);
-    if crate::rate_limit::count_in_window(store, &attempts, CODE_TTL_SECS).await? > MAX_ATTEMPTS {
+    if crate::limits::count_in_window(store, &attempts, CODE_TTL_SECS).await? > MAX_ATTEMPTS {
         let mut c = store.conn().await?;
         let _: () = c.del(&key).await?;
         return Ok(Check::Invalid);

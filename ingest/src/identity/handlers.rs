@@ -10,7 +10,11 @@ use serde_json::{json, Value};
 
 use super::codes::{self, Check};
 use super::reply::{success, Failure};
-use crate::auth::{sessions, AuthError, SignedIn};
+use crate::auth::{sessions, sha256_hex, AuthError, SignedIn};
+use crate::limits::Rule;
+
+/// Sign-in codes per e-mail address.
+const CODES_RULE: Rule = Rule::per("auth_codes", codes::CODES_PER_EMAIL, codes::CODE_TTL_SECS);
 use crate::extract::ClientAddr;
 use crate::state::AppState;
 
@@ -56,17 +60,13 @@ fn too_many(what: &str, retry_after: u64) -> Failure {
     .with_retry_after(retry_after)
 }
 
-/// Limits auth requests per client IP (fixed one-minute window in Redis: auth is low-volume).
-async fn limit_ip(state: &AppState, peer: Option<SocketAddr>) -> Result<(), Failure> {
-    let ip = peer
-        .map(|p| p.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let key = state.redis.key(&["auth", "ip", &ip]);
-    let n = crate::rate_limit::count_in_window(&state.redis, &key, 60)
-        .await
-        .map_err(store_error)?;
-    if n > u64::from(state.identity.auth_rate_per_minute) {
-        return Err(too_many("requests from this address", 60));
+/// Limits sign-in requests per client IP.
+fn limit_ip(state: &AppState, peer: Option<SocketAddr>) -> Result<(), Failure> {
+    let ip = peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string());
+    let rule = Rule::per_minute("auth_ip", u64::from(state.identity.auth_rate_per_minute));
+    let d = state.limiter.check(&rule, &ip, 1);
+    if !d.allowed {
+        return Err(too_many("requests from this address", d.retry_after));
     }
     Ok(())
 }
@@ -76,15 +76,12 @@ pub async fn request_code(
     ClientAddr(peer): ClientAddr,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
-    limit_ip(&state, peer).await?;
+    limit_ip(&state, peer)?;
     let email = email_of(&parse_body(&body)?)?;
-    let per_email = state.redis.key(&["auth", "codes_sent", &email]);
-    if crate::rate_limit::count_in_window(&state.redis, &per_email, codes::CODE_TTL_SECS)
-        .await
-        .map_err(store_error)?
-        > codes::CODES_PER_EMAIL
-    {
-        return Err(too_many("codes for this email", codes::CODE_TTL_SECS));
+    // Counted by the address's hash: e-mail addresses stay out of Redis key names.
+    let d = state.limiter.check(&CODES_RULE, &sha256_hex(&email), 1);
+    if !d.allowed {
+        return Err(too_many("codes for this email", d.retry_after));
     }
     let code = codes::new_code();
     codes::store_code(&state.redis, &email, &code)
@@ -108,7 +105,7 @@ pub async fn verify(
     ClientAddr(peer): ClientAddr,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
-    limit_ip(&state, peer).await?;
+    limit_ip(&state, peer)?;
     let m = parse_body(&body)?;
     let email = email_of(&m)?;
     let code = string_field(&m, "code")?;
