@@ -7,9 +7,10 @@
 //! boundary, as fixed windows allow.
 //!
 //! **Sharing.** Each instance counts locally and, every [`SYNC_EVERY`], adds what it counted to the shared
-//! counters (`INCRBY`, one pipelined round trip for every active counter) and learns the global totals. A
-//! request is allowed while `global total at the last sync + not yet synced local count` stays under the
-//! limit, so the instances together overshoot by at most what arrives between two syncs. The same sync
+//! counters (`INCRBY`, one pipelined round trip for every active counter) and learns the global totals; a
+//! subject seen for the first time triggers a sync at once. A request is allowed while `global total at
+//! the last sync + not yet synced local count` stays under the limit, so the instances together overshoot
+//! by at most what arrives between two syncs (one Redis round trip for a new subject). The same sync
 //! forgets windows that ended (the one sweep: memory stays bounded by the subjects seen in two windows).
 //! If Redis is down each instance limits on its own counts (fail open) and
 //! `edge_rate_limit_sync_failures_total` says so.
@@ -100,6 +101,8 @@ type Key = (&'static str, String, u64);
 struct Count {
     /// Global total after the last sync (all instances, ours included).
     synced: u64,
+    /// Counted here, sent to Redis by the sync under way, not in `synced` yet.
+    in_flight: u64,
     /// Counted here since the last sync.
     pending: u64,
     /// The window length, to sweep it and set its Redis expiry.
@@ -108,7 +111,7 @@ struct Count {
 
 impl Count {
     fn total(&self) -> u64 {
-        self.synced + self.pending
+        self.synced + self.in_flight + self.pending
     }
 }
 
@@ -116,6 +119,9 @@ impl Count {
 #[derive(Debug, Clone, Default)]
 pub struct Limiter {
     counts: Arc<Mutex<HashMap<Key, Count>>>,
+    /// Rung when a subject is seen for the first time, so the sync learns its global count at once
+    /// instead of at the next tick.
+    first_sight: Arc<tokio::sync::Notify>,
 }
 
 fn now_ms() -> u64 {
@@ -146,9 +152,11 @@ impl Limiter {
             .checked_sub(1)
             .and_then(|p| counts.get(&(rule.name, subject.to_string(), p)))
             .map_or(0, Count::total);
-        let current = counts
-            .entry((rule.name, subject.to_string(), window))
-            .or_default();
+        let key = (rule.name, subject.to_string(), window);
+        if previous == 0 && !counts.contains_key(&key) {
+            self.first_sight.notify_one();
+        }
+        let current = counts.entry(key).or_default();
         current.window_ms = w;
         // The previous window's share that still overlaps the sliding window.
         let carried = (previous * (w - into)).div_ceil(w);
@@ -182,7 +190,10 @@ impl Limiter {
             counts.retain(|k, c| (k.2 + 2) * c.window_ms.max(1) > now);
             counts
                 .iter_mut()
-                .map(|(k, c)| (k.clone(), std::mem::take(&mut c.pending), c.window_ms))
+                .map(|(k, c)| {
+                    c.in_flight = std::mem::take(&mut c.pending);
+                    (k.clone(), c.in_flight, c.window_ms)
+                })
                 .collect()
         };
         if batch.is_empty() {
@@ -201,6 +212,7 @@ impl Limiter {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         for (i, (key, n, _)) in batch.iter().enumerate() {
             if let Some(c) = counts.get_mut(key) {
+                c.in_flight = 0;
                 match &totals {
                     Ok(t) => c.synced = t.get(i).copied().unwrap_or(c.synced + n),
                     // Keep limiting on what this instance saw.
@@ -223,10 +235,12 @@ impl Limiter {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = tick.tick() => if let Err(e) = limiter.sync(&store).await {
-                        metrics::counter!("edge_rate_limit_sync_failures_total").increment(1);
-                        tracing::debug!(error = %e, "rate-limit sync failed; limiting on local counts");
-                    },
+                    _ = tick.tick() => {}
+                    _ = limiter.first_sight.notified() => {}
+                }
+                if let Err(e) = limiter.sync(&store).await {
+                    metrics::counter!("edge_rate_limit_sync_failures_total").increment(1);
+                    tracing::debug!(error = %e, "rate-limit sync failed; limiting on local counts");
                 }
             }
         })
