@@ -71,13 +71,17 @@ fn opt_string(
     }
 }
 
-fn required_string(
+/// A required id chosen by the client (site, session): no control or bidi-override characters.
+fn required_id(
     obj: &Map<String, Value>,
     field: &str,
     max: usize,
 ) -> Result<String, ValidationError> {
     match opt_string(obj, field, max)? {
-        Some(s) if !s.trim().is_empty() => Ok(s),
+        Some(s) if !s.trim().is_empty() => {
+            crate::fields::client_text(&s, max).map_err(|e| invalid(field, &e))?;
+            Ok(s)
+        }
         _ => Err(missing(field)),
     }
 }
@@ -116,7 +120,7 @@ fn opt_millis(obj: &Map<String, Value>, field: &str) -> Result<Option<i64>, Vali
 
 /// Parses and validates a payload.
 pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ValidationError {
+    let value: Value = crate::fields::json::parse(body).map_err(|e| ValidationError {
         code: "invalid_json",
         message: format!("body is not valid JSON: {e}"),
     })?;
@@ -145,16 +149,23 @@ pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
     };
     let meta_str = |f: &str| opt_string(meta, f, MAX_ID_LEN * 4).map_err(|e| prefixed(e, "meta."));
     Ok(SyncHit {
-        site: required_string(&obj, "s", MAX_ID_LEN)?,
-        session_id: required_string(&obj, "sid", MAX_ID_LEN)?,
+        site: required_id(&obj, "s", MAX_ID_LEN)?,
+        session_id: required_id(&obj, "sid", MAX_ID_LEN)?,
         url,
-        session_month: opt_string(&obj, "sm", 32)?,
+        session_month: opt_string(&obj, "sm", 32)?
+            .map(|m| crate::fields::month(&m).map(|()| m))
+            .transpose()
+            .map_err(|e| invalid("sm", &e))?,
         category: opt_string(&obj, "ec", MAX_ID_LEN)?.unwrap_or_else(|| "interaction".into()),
         action: opt_string(&obj, "ea", MAX_ID_LEN)?.unwrap_or_else(|| "view".into()),
         label: opt_string(&obj, "el", MAX_TEXT_LEN)?,
         value: opt_number(&obj, "ev")?,
         referrer: opt_string(&obj, "r", MAX_TEXT_LEN)?,
-        fingerprint: meta_str("fp")?.filter(|f| !f.is_empty()),
+        fingerprint: meta_str("fp")?
+            .filter(|f| !f.is_empty())
+            .map(|f| crate::fields::client_text(&f, MAX_ID_LEN * 4).map(|()| f))
+            .transpose()
+            .map_err(|e| invalid("meta.fp", &e))?,
         gclid: meta_str("gclid")?,
         gbraid: meta_str("gbraid")?,
         wbraid: meta_str("wbraid")?,

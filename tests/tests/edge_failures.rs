@@ -121,6 +121,32 @@ async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
         (r#"{"s":"a","sid":"b"}"#, "missing_field", "`u`"),
         (r#"{"s":"a","u":"x","sid":["b"]}"#, "invalid_field", "`sid`"),
         (big.as_str(), "payload_too_large", "size limit"),
+        // Found by an adversarial probe: each used to be stored changed, or at all.
+        (
+            r#"{"s":"a","s":"b","u":"x","sid":"c"}"#,
+            "invalid_json",
+            "duplicate key `s`",
+        ),
+        (
+            r#"{"s":"a","u":"x","sid":"c","ev":9007199254740993}"#,
+            "invalid_json",
+            "as a string",
+        ),
+        (
+            r#"{"s":"a","u":"x","sid":"c\u0000"}"#,
+            "invalid_field",
+            "`sid`",
+        ),
+        (
+            r#"{"s":"a\u202e","u":"x","sid":"c"}"#,
+            "invalid_field",
+            "`s`",
+        ),
+        (
+            r#"{"s":"a","u":"x","sid":"c","sm":"2026-13-45"}"#,
+            "invalid_field",
+            "`sm`",
+        ),
     ];
     for (body, code, mentions) in cases {
         let r = http
@@ -142,6 +168,28 @@ async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
     }
     let r = http.get(&url).send().await?;
     assert_eq!(r.status().as_u16(), 405);
+
+    // The event API: a time storage cannot hold, a duplicate key, an id with a NUL.
+    let events = format!("{base}/api/v1/events");
+    for (body, field) in [
+        (
+            r#"{"eventType":"a","userId":"u","sessionId":"s","timestamp":"2106-01-02T00:00:00Z"}"#,
+            "timestamp",
+        ),
+        (r#"{"event_name":"a","event_name":"b"}"#, "body"),
+        (r#"{"event_name":"a","user_id":"u\u0000"}"#, "user_id"),
+    ] {
+        let r = http
+            .post(&events)
+            .header("x-api-key", &edge.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+        let json: Value = r.json().await?;
+        assert!(json.to_string().contains(field), "{body}: {json}");
+    }
     Ok(())
 }
 

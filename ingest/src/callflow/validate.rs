@@ -26,7 +26,6 @@ const MAX_METADATA_BYTES: usize = 16 * 1024;
 /// Event ids are `evt-` + a UUID.
 pub const EVENT_ID_PREFIX: &str = "evt-";
 /// `DateTime` in ClickHouse ends in 2106; events are kept between 1970 and then.
-const MAX_MS: i64 = u32::MAX as i64 * 1000;
 
 /// A valid new event.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,22 +62,7 @@ impl ListQuery {
 
 /// RFC 3339 → ms since the epoch, within the storable range.
 pub fn parse_time(field: &str, value: &str) -> Result<i64, FieldError> {
-    let t = DateTime::parse_from_rfc3339(value).map_err(|_| {
-        FieldError::new(
-            field,
-            format!(
-                "{field} must be an ISO 8601 date-time with a time zone, e.g. 2024-01-15T10:30:00Z"
-            ),
-        )
-    })?;
-    let ms = t.timestamp_millis();
-    if !(0..MAX_MS).contains(&ms) {
-        return Err(FieldError::new(
-            field,
-            format!("{field} must lie between 1970 and 2106"),
-        ));
-    }
-    Ok(ms)
+    crate::fields::rfc3339_ms(value).map_err(|e| FieldError::new(field, format!("{field} {e}")))
 }
 
 /// ms since the epoch → RFC 3339 UTC (`Z`, milliseconds only when there are some).
@@ -132,7 +116,7 @@ fn required_str<'a>(
 
 /// Validates a `POST /callflow/events` body.
 pub fn validate_event(body: &[u8]) -> Result<NewEvent, Vec<FieldError>> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let value: Value = crate::fields::json::parse(body).map_err(|e| {
         vec![FieldError::new(
             "body",
             format!("body is not valid JSON: {e}"),

@@ -1,5 +1,8 @@
 //! Edge deduplication: the first event with a given client id (per site) claims it in Redis for 7 days;
-//! later ones learn the first one's event id. One pipelined round trip per request (two when there are
+//! later ones learn the first one's event id. A claim is ~200 bytes whatever the id's length; the key's
+//! rate bounds how many a key can leave, and Redis runs with `maxmemory-policy volatile-lru`
+//! (docs/local-stack.md), so a full Redis drops the least recently used claims first, never the control
+//! plane; ids are deterministic, so ClickHouse still deduplicates an event whose claim was evicted. One pipelined round trip per request (two when there are
 //! duplicates), never one per event.
 
 use redis::RedisResult;
@@ -8,8 +11,10 @@ use opsmantik_runtime::redis::Store;
 
 const CLAIM_TTL_SECS: u64 = 7 * 24 * 3600;
 
+/// The claim's key: the client id's hash (128 bits), so every claim has the same small footprint however
+/// long the client's id is, and client-chosen text never becomes a Redis key name.
 fn key(store: &Store, site: &str, client_id: &str) -> String {
-    store.site_key("dedup", site, client_id)
+    store.site_key("dedup", site, &crate::auth::sha256_hex(client_id)[..32])
 }
 
 /// Claims each `(client_id, event_id)`; returns, per claim, `None` when it is new, or the event id of the

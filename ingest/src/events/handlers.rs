@@ -41,7 +41,7 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Value, EventError> {
         };
         EventError::invalid(Dialect::EventApi, "body", msg)
     })?;
-    serde_json::from_slice(&body).map_err(|e| {
+    crate::fields::json::parse(&body).map_err(|e| {
         EventError::invalid(
             Dialect::EventApi,
             "body",

@@ -1,6 +1,5 @@
 //! Validation of one product event in either dialect. Pure; a problem names its field.
 
-use chrono::DateTime;
 use serde_json::{Map, Value};
 
 use super::dialect::Dialect;
@@ -8,7 +7,6 @@ use super::dialect::Dialect;
 const MAX_NAME: usize = 100;
 const MAX_ID: usize = 128;
 const MAX_METADATA_BYTES: usize = 10 * 1024;
-const MAX_MS: i64 = u32::MAX as i64 * 1000;
 
 /// A field's problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,24 +84,24 @@ fn time(
     match text(obj, field, 64, required)? {
         None => Ok(now_ms),
         Some(t) => {
-            let ms = DateTime::parse_from_rfc3339(&t)
-                .map_err(|_| {
-                    problem(
-                        field,
-                        format!("{field} must be an ISO 8601 date-time with a time zone"),
-                    )
-                })?
-                .timestamp_millis();
-            if (0..MAX_MS).contains(&ms) {
-                Ok(ms)
-            } else {
-                Err(problem(
-                    field,
-                    format!("{field} must lie between 1970 and 2106"),
-                ))
-            }
+            crate::fields::rfc3339_ms(&t).map_err(|e| problem(field, format!("{field} {e}")))
         }
     }
+}
+
+/// An id or name chosen by the client: bounded, without control or bidi-override characters.
+fn id(
+    obj: &Map<String, Value>,
+    field: &str,
+    max: usize,
+    required: bool,
+) -> Result<Option<String>, Problem> {
+    let value = text(obj, field, max, required)?;
+    if let Some(v) = &value {
+        crate::fields::client_text(v, usize::MAX)
+            .map_err(|e| problem(field, format!("{field} {e}")))?;
+    }
+    Ok(value)
 }
 
 /// Validates one event object of `dialect`.
@@ -113,14 +111,14 @@ pub fn validate(dialect: Dialect, event: &Value, now_ms: i64) -> Result<ValidEve
     };
     match dialect {
         Dialect::EventApi => Ok(ValidEvent {
-            event_name: text(obj, "event_name", MAX_NAME, true)?.unwrap_or_default(),
-            user_id: text(obj, "user_id", MAX_ID, false)?.unwrap_or_default(),
+            event_name: id(obj, "event_name", MAX_NAME, true)?.unwrap_or_default(),
+            user_id: id(obj, "user_id", MAX_ID, false)?.unwrap_or_default(),
             session_id: None,
             timestamp_ms: time(obj, "timestamp", false, now_ms)?,
             metadata_json: object(obj, "metadata")?.unwrap_or_else(|| "{}".into()),
             payload_json: None,
             priority: None,
-            client_id: text(obj, "idempotency_key", MAX_ID, false)?,
+            client_id: id(obj, "idempotency_key", MAX_ID, false)?,
         }),
         Dialect::EventProcessor => {
             let priority = match obj.get("priority") {
@@ -130,14 +128,14 @@ pub fn validate(dialect: Dialect, event: &Value, now_ms: i64) -> Result<ValidEve
                 })? as i32,
             };
             Ok(ValidEvent {
-                event_name: text(obj, "eventType", MAX_NAME, true)?.unwrap_or_default(),
-                user_id: text(obj, "userId", MAX_ID, true)?.unwrap_or_default(),
-                session_id: text(obj, "sessionId", MAX_ID, true)?,
+                event_name: id(obj, "eventType", MAX_NAME, true)?.unwrap_or_default(),
+                user_id: id(obj, "userId", MAX_ID, true)?.unwrap_or_default(),
+                session_id: id(obj, "sessionId", MAX_ID, true)?,
                 timestamp_ms: time(obj, "timestamp", true, now_ms)?,
                 metadata_json: object(obj, "metadata")?.unwrap_or_else(|| "{}".into()),
                 payload_json: object(obj, "payload")?,
                 priority: Some(priority),
-                client_id: text(obj, "eventId", MAX_ID, false)?.filter(|id| !id.is_empty()),
+                client_id: id(obj, "eventId", MAX_ID, false)?.filter(|id| !id.is_empty()),
             })
         }
     }

@@ -26,7 +26,7 @@ impl From<AuthError> for Failure {
 }
 
 fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, Failure> {
-    match serde_json::from_slice(body) {
+    match crate::fields::json::parse(body) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(Failure::validation("body must be a JSON object")),
     }

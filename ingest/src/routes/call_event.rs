@@ -65,7 +65,7 @@ fn validate(
     body: &[u8],
     signed: bool,
 ) -> Result<Valid, ApiError> {
-    let obj = match serde_json::from_slice(body) {
+    let obj = match crate::fields::json::parse(body) {
         Ok(Value::Object(o)) => o,
         _ => {
             return Err(ApiError::bad_request(

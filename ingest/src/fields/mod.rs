@@ -1,9 +1,59 @@
-//! Field validators shared by every feature: bounded text without control or bidi-override characters,
-//! domains, origins, currencies, time zones. Each returns the cleaned value or what is wrong with it, so a
-//! 400 can name the field and the reason.
+//! Field validators shared by every feature: strict JSON ([`json`]), bounded text and ids without control
+//! or bidi-override characters, times within what storage holds, domains, origins, currencies, time zones.
+//! Each returns the cleaned value or what is wrong with it, so a 400 can name the field and the reason.
+
+pub mod json;
+
+/// The first instant ClickHouse `DateTime` cannot hold (2106-01-01T00:00:00Z, in ms): times from here on
+/// are refused rather than stored wrapped to 1970.
+pub const MAX_TIME_MS: i64 = 4_291_747_200_000;
+
+/// Whether `ms` (since the epoch) is a time storage can hold.
+pub fn storable_time(ms: i64) -> bool {
+    (0..MAX_TIME_MS).contains(&ms)
+}
+
+/// An RFC 3339 date-time with a time zone → ms since the epoch, within the storable range.
+pub fn rfc3339_ms(value: &str) -> Result<i64, String> {
+    let ms = chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map_err(|_| {
+            "must be an ISO 8601 date-time with a time zone, e.g. 2024-01-15T10:30:00Z".to_string()
+        })?
+        .timestamp_millis();
+    if storable_time(ms) {
+        Ok(ms)
+    } else {
+        Err("must lie between 1970 and 2105".into())
+    }
+}
+
+/// An id or name chosen by a client: at most `max` bytes, no control or bidi-override characters.
+pub fn client_text(value: &str, max: usize) -> Result<(), String> {
+    if value.len() > max {
+        return Err(format!("is longer than {max} bytes"));
+    }
+    if value.chars().any(forbidden_char) {
+        return Err("must not contain control or bidirectional-override characters".into());
+    }
+    Ok(())
+}
+
+/// The tracker's session month: a calendar date `YYYY-MM-DD` (the seed sends the first of the month) or
+/// `YYYY-MM`, within what storage holds.
+pub fn month(value: &str) -> Result<(), String> {
+    let date = if value.len() == 7 {
+        chrono::NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d")
+    } else {
+        chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+    };
+    match date {
+        Ok(d) if (1970..=2105).contains(&chrono::Datelike::year(&d)) && value.len() >= 7 => Ok(()),
+        _ => Err("must be a date such as 2026-01-01".into()),
+    }
+}
 
 /// Whether `c` is a character no id or name should carry: C0/C1 controls (NUL included) and the Unicode
-/// bidirectional overrides and isolates (which make text display differently from what it is).
+/// bidirectional overrides, isolates and marks (which make text display differently from what it is).
 pub fn forbidden_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
@@ -147,6 +197,32 @@ mod tests {
             "https://x:99999",
         ] {
             assert!(origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_ids_and_months() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:01Z"), Ok(1000));
+        assert!(rfc3339_ms("2105-12-31T23:59:59Z").is_ok());
+        assert!(rfc3339_ms("2106-01-01T00:00:00Z")
+            .unwrap_err()
+            .contains("2105"));
+        assert!(rfc3339_ms("1969-12-31T23:59:59Z").is_err());
+        assert!(rfc3339_ms("2024-01-15 10:30").is_err());
+        assert!(client_text("order-42", 64).is_ok());
+        assert!(client_text("a\u{0}b", 64).is_err());
+        assert!(client_text("a\u{2067}b", 64).is_err());
+        assert!(client_text(&"x".repeat(65), 64).is_err());
+        assert!(month("2026-01").is_ok());
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-01-01",
+            "2026-13-45",
+            "abcd-ef",
+        ] {
+            assert!(month(bad).is_err(), "{bad}");
         }
     }
 
