@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opsmantik_e2e::Env;
+use opsmantik_ingest::app::state::AppState;
 use opsmantik_ingest::auth::keys::{self, NewKey, Scope};
-use opsmantik_ingest::state::AppState;
 use opsmantik_runtime::kafka::{KafkaPublisher, OutRecord, Publisher};
 use opsmantik_runtime::redis::{RedisConfig, Store};
 use opsmantik_schemas::{encode, ProductEvent, Topic};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use axum::{Json, Router};
 use opsmantik_e2e::Env;
-use opsmantik_ingest::state::AppState;
+use opsmantik_ingest::app::state::AppState;
 use opsmantik_runtime::kafka::KafkaPublisher;
 use serde_json::{json, Value};
 

@@ -303,7 +303,7 @@ async fn signed_call_event(w: &World, n: usize) -> anyhow::Result<reqwest::Reque
         .unwrap();
     let body = json!({ "event_id": uuid::Uuid::new_v4().to_string(), "site_id": w.site_a, "phone_number": "+905550000001", "fingerprint": format!("fp{n}"), "action": "whatsapp", "url": "https://site-a.example/contact" }).to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
-    let sig = opsmantik_ingest::signature::sign(&site.secret, &ts, body.as_bytes());
+    let sig = opsmantik_ingest::auth::signature::sign(&site.secret, &ts, body.as_bytes());
     Ok(w.p
         .http
         .post(w.p.url("/api/call-event/v2"))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::{hit, run_to_end, wait_for, Binary, Env, Pipeline};
-use opsmantik_ingest::signature::sign;
+use opsmantik_ingest::auth::signature::sign;
 use serde_json::{json, Value};
 
 const SHOP: &str = "https://shop.example";

@@ -13,12 +13,12 @@ use serde_json::{json, Value};
 use super::buckets::{fill, Period};
 use super::queries::{self, Filter};
 use super::{EVENT_COUNTS_RULE, READS_RULE};
+use crate::app::state::AppState;
 use crate::auth::keys::{KeyRecord, Scope};
 use crate::auth::{self};
-use crate::events::dialect::Dialect;
-use crate::events::reply::EventError;
-use crate::identity::reply::success;
-use crate::state::AppState;
+use crate::http::dialect::Dialect;
+use crate::http::event_error::EventError;
+use crate::http::seed003::success;
 
 const CACHE_SECS: u64 = 10;
 

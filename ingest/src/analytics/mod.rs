@@ -1,10 +1,13 @@
-//! Analytics over product events, always read from ClickHouse (deduplicated with `uniqExact(event_id)`):
-//! seed 002 `GET /api/v1/analytics/events`, seed 003 `GET /api/v1/analytics/metrics` (cached 10 s in Redis)
-//! and `GET /api/v1/events/stats`. Every read is scoped to the site of the caller's API key.
+//! Reads. Over product events, always from ClickHouse (deduplicated with `uniqExact(event_id)`): seed 002
+//! `GET /api/v1/analytics/events`, seed 003 `GET /api/v1/analytics/metrics` (cached 10 s in Redis) and
+//! `GET /api/v1/events/stats`, scoped to the site of the caller's API key. Over tracking: a site's summary,
+//! today's realtime overlay and its status (`site_stats`, `summary`), for a `read` key or a member.
 
 pub mod buckets;
 pub mod handlers;
 pub mod queries;
+pub mod site_stats;
+pub mod summary;
 
 use crate::limits::Rule;
 

@@ -13,7 +13,7 @@ use opsmantik_runtime::sites::{self, Lookup, Site};
 
 use super::keys::{KeyRecord, Scope};
 use super::{AuthError, Principal};
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 /// What a route needs on a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

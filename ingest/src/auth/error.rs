@@ -87,7 +87,7 @@ impl AuthError {
 
     /// Counted, and logged at debug only: refusals are what floods look like.
     pub fn counted(self, route: &'static str) -> Self {
-        crate::metrics::rejected(route, self.code());
+        crate::ops::metrics::rejected(route, self.code());
         tracing::debug!(route, code = self.code(), "refused");
         self
     }

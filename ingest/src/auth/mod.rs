@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod keys;
 pub mod principal;
 pub mod sessions;
+pub mod signature;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use opsmantik_runtime::accounts::{self, User};
 
 use super::keys::{self, KeyRecord};
 use super::{sessions, AuthError};
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::CallflowError;
+use crate::app::state::AppState;
 use crate::auth::{self, keys::Scope, AuthError};
+use crate::http::request_id::RequestId;
 use crate::limits::Rule;
-use crate::metrics;
-use crate::request_id::RequestId;
-use crate::state::AppState;
+use crate::ops::metrics;
 
 /// The authenticated caller, in the request's extensions after the guard.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::request_id::RequestId;
+use crate::http::request_id::RequestId;
 
 /// One field's problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -20,9 +20,9 @@ use super::token::{self, Cursor};
 use super::validate::{
     format_time, validate_event, validate_event_id, validate_query, EVENT_ID_PREFIX,
 };
-use crate::metrics;
-use crate::request_id::RequestId;
-use crate::state::AppState;
+use crate::app::state::AppState;
+use crate::http::request_id::RequestId;
+use crate::ops::metrics;
 
 const ROUTE: &str = "callflow";
 

@@ -16,8 +16,8 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::app::state::AppState;
 use crate::limits::Rule;
-use crate::state::AppState;
 use auth::Guard;
 
 /// Callflow settings.

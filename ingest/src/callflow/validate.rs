@@ -25,7 +25,6 @@ const MAX_CALL_ID: usize = 256;
 const MAX_METADATA_BYTES: usize = 16 * 1024;
 /// Event ids are `evt-` + a UUID.
 pub const EVENT_ID_PREFIX: &str = "evt-";
-/// `DateTime` in ClickHouse ends in 2106; events are kept between 1970 and then.
 
 /// A valid new event.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +61,8 @@ impl ListQuery {
 
 /// RFC 3339 → ms since the epoch, within the storable range.
 pub fn parse_time(field: &str, value: &str) -> Result<i64, FieldError> {
-    crate::fields::rfc3339_ms(value).map_err(|e| FieldError::new(field, format!("{field} {e}")))
+    crate::http::fields::rfc3339_ms(value)
+        .map_err(|e| FieldError::new(field, format!("{field} {e}")))
 }
 
 /// ms since the epoch → RFC 3339 UTC (`Z`, milliseconds only when there are some).
@@ -116,7 +116,7 @@ fn required_str<'a>(
 
 /// Validates a `POST /callflow/events` body.
 pub fn validate_event(body: &[u8]) -> Result<NewEvent, Vec<FieldError>> {
-    let value: Value = crate::fields::json::parse(body).map_err(|e| {
+    let value: Value = crate::http::fields::json::parse(body).map_err(|e| {
         vec![FieldError::new(
             "body",
             format!("body is not valid JSON: {e}"),

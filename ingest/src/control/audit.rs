@@ -8,8 +8,8 @@ use opsmantik_runtime::kafka::OutRecord;
 use opsmantik_schemas::{encode, AuditRecord, Topic};
 use serde_json::Value;
 
+use crate::app::state::AppState;
 use crate::auth::Principal;
-use crate::state::AppState;
 
 /// Records `action` by `who` on `subject` (a site id or user id) with `detail`.
 pub async fn record(state: &AppState, who: &Principal, action: &str, subject: &str, detail: Value) {

@@ -13,11 +13,11 @@ use serde_json::{json, Map, Value};
 
 use super::audit;
 use super::reply::{object, ok, ControlError};
+use crate::app::state::AppState;
 use crate::auth::keys::{self, NewKey, Scope};
 use crate::auth::{access, Caller, Need, Principal, SignedIn};
-use crate::fields;
-use crate::identity::reply::{success, Failure};
-use crate::state::AppState;
+use crate::http::fields;
+use crate::http::seed003::{success, Failure};
 
 /// The highest rate an admin may grant (events per minute); 0 means unlimited.
 pub const MAX_RATE: u64 = 1_000_000;

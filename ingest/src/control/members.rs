@@ -16,11 +16,11 @@ use serde_json::{json, Value};
 
 use super::audit;
 use super::reply::{object, ok, ControlError};
+use crate::app::state::AppState;
 use crate::auth::{access, Caller, Need, Principal};
-use crate::extract::ClientAddr;
-use crate::fields::valid_email;
+use crate::http::extract::ClientAddr;
+use crate::http::fields::valid_email;
 use crate::limits::Rule;
-use crate::state::AppState;
 
 const PER_ACTOR: Rule = Rule::per_hour("invites_actor", 20);
 const PER_IP: Rule = Rule::per_hour("invites_ip", 60);

@@ -11,7 +11,7 @@ pub mod sites;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 /// The control routes.
 pub fn routes() -> Router<AppState> {

@@ -19,7 +19,7 @@ pub struct ControlError {
 
 impl ControlError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        crate::metrics::rejected("control", code);
+        crate::ops::metrics::rejected("control", code);
         Self {
             status,
             code,
@@ -81,7 +81,7 @@ pub fn ok(status: StatusCode, fields: Value) -> Response {
 
 /// The JSON object of a request body, or a 400 saying why not.
 pub fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ControlError> {
-    match crate::fields::json::parse(body) {
+    match crate::http::fields::json::parse(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ControlError::invalid("body", "must be a JSON object")),
         Err(e) => Err(ControlError::invalid(

@@ -13,9 +13,9 @@ use serde_json::{json, Map, Value};
 
 use super::audit;
 use super::reply::{object, ok, ControlError};
+use crate::app::state::AppState;
 use crate::auth::{access, Caller, Need, Principal, SignedIn};
-use crate::fields;
-use crate::state::AppState;
+use crate::http::fields;
 
 /// How long the previous secret keeps working after a rotation.
 pub const SECRET_GRACE_SECS: i64 = 24 * 3600;

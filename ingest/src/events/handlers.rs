@@ -13,15 +13,15 @@ use opsmantik_schemas::{encode, ProductEvent, Topic};
 use serde_json::{json, Value};
 
 use super::dedup;
-use super::dialect::{self, Dialect};
-use super::reply::EventError;
 use super::validate::{validate, ValidEvent};
 use super::MAX_BATCH_EVENTS;
+use crate::app::state::AppState;
 use crate::auth;
 use crate::auth::keys::{KeyRecord, Scope};
-use crate::identity::reply::success;
+use crate::http::dialect::{self, Dialect};
+use crate::http::event_error::EventError;
+use crate::http::seed003::success;
 use crate::limits::Rule;
-use crate::state::AppState;
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +41,7 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Value, EventError> {
         };
         EventError::invalid(Dialect::EventApi, "body", msg)
     })?;
-    crate::fields::json::parse(&body).map_err(|e| {
+    crate::http::fields::json::parse(&body).map_err(|e| {
         EventError::invalid(
             Dialect::EventApi,
             "body",

@@ -5,9 +5,7 @@
 //! Redis and carry a deterministic event id, so ClickHouse deduplicates them even if Redis forgot.
 
 pub mod dedup;
-pub mod dialect;
 pub mod handlers;
-pub mod reply;
 pub mod validate;
 
 /// Largest batch body (bytes).

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::dialect::Dialect;
+use crate::http::dialect::Dialect;
 
 const MAX_NAME: usize = 100;
 const MAX_ID: usize = 128;
@@ -84,7 +84,7 @@ fn time(
     match text(obj, field, 64, required)? {
         None => Ok(now_ms),
         Some(t) => {
-            crate::fields::rfc3339_ms(&t).map_err(|e| problem(field, format!("{field} {e}")))
+            crate::http::fields::rfc3339_ms(&t).map_err(|e| problem(field, format!("{field} {e}")))
         }
     }
 }
@@ -98,7 +98,7 @@ fn id(
 ) -> Result<Option<String>, Problem> {
     let value = text(obj, field, max, required)?;
     if let Some(v) = &value {
-        crate::fields::client_text(v, usize::MAX)
+        crate::http::fields::client_text(v, usize::MAX)
             .map_err(|e| problem(field, format!("{field} {e}")))?;
     }
     Ok(value)

@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn emails_and_codes() {
-        assert!(crate::fields::valid_email("user@example.com"));
+        assert!(crate::http::fields::valid_email("user@example.com"));
         for bad in [
             "",
             "user",
@@ -75,7 +75,7 @@ mod tests {
             "a@localhost",
             "a@.com",
         ] {
-            assert!(!crate::fields::valid_email(bad), "{bad}");
+            assert!(!crate::http::fields::valid_email(bad), "{bad}");
         }
         let c = new_code();
         assert_eq!(c.len(), 6);

@@ -9,14 +9,14 @@ use opsmantik_runtime::accounts;
 use serde_json::{json, Value};
 
 use super::codes::{self, Check};
-use super::reply::{success, Failure};
 use crate::auth::{sessions, sha256_hex, AuthError, SignedIn};
+use crate::http::seed003::{success, Failure};
 use crate::limits::Rule;
 
 /// Sign-in codes per e-mail address.
 const CODES_RULE: Rule = Rule::per("auth_codes", codes::CODES_PER_EMAIL, codes::CODE_TTL_SECS);
-use crate::extract::ClientAddr;
-use crate::state::AppState;
+use crate::app::state::AppState;
+use crate::http::extract::ClientAddr;
 
 /// Seed-003 shape of an access refusal on the identity routes.
 impl From<AuthError> for Failure {
@@ -26,7 +26,7 @@ impl From<AuthError> for Failure {
 }
 
 fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, Failure> {
-    match crate::fields::json::parse(body) {
+    match crate::http::fields::json::parse(body) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(Failure::validation("body must be a JSON object")),
     }
@@ -40,7 +40,7 @@ fn string_field<'a>(m: &'a serde_json::Map<String, Value>, f: &str) -> Result<&'
 
 fn email_of(m: &serde_json::Map<String, Value>) -> Result<String, Failure> {
     let email = string_field(m, "email")?.trim().to_ascii_lowercase();
-    if crate::fields::valid_email(&email) {
+    if crate::http::fields::valid_email(&email) {
         Ok(email)
     } else {
         Err(Failure::validation("`email` is not a valid email address"))

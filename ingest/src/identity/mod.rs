@@ -4,7 +4,6 @@
 pub mod codes;
 pub mod handlers;
 pub mod mailer;
-pub mod reply;
 
 /// Sign-in settings.
 #[derive(Debug, Clone, clap::Args)]

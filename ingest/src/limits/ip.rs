@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Limiter, Rule};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Which proxies' `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +82,7 @@ pub async fn layer(State(limit): State<IpLimit>, request: Request, next: Next) -
     if decision.allowed {
         return next.run(request).await;
     }
-    crate::metrics::rejected(limit.rule.name, "rate_limited");
+    crate::ops::metrics::rejected(limit.rule.name, "rate_limited");
     let mut r = ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
         code: "rate_limited",

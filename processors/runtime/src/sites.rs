@@ -262,12 +262,13 @@ impl SiteCache {
     }
 
     /// Reloads from Redis every `every` until `shutdown`; keeps the last good copy while Redis is down.
+    /// The task ends at `shutdown`; join it.
     pub fn spawn_refresh(
         &self,
         store: Store,
         every: Duration,
         shutdown: tokio_util::sync::CancellationToken,
-    ) {
+    ) -> tokio::task::JoinHandle<()> {
         let cache = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -280,6 +281,6 @@ impl SiteCache {
                     },
                 }
             }
-        });
+        })
     }
 }

@@ -40,12 +40,12 @@ pub async fn run(config: OverlayConfig, shutdown: CancellationToken) -> Result<(
     let store =
         Store::new(&config.redis).map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
     let sites = SiteCache::default();
-    sites.spawn_refresh(
+    let refresh = sites.spawn_refresh(
         store.clone(),
         std::time::Duration::from_secs(5),
         shutdown.clone(),
     );
-    run_stage(
+    let result = run_stage(
         STAGE,
         &[Topic::Sessions, Topic::Events, Topic::Calls],
         &config.kafka,
@@ -53,7 +53,11 @@ pub async fn run(config: OverlayConfig, shutdown: CancellationToken) -> Result<(
         shutdown,
         |io| OverlayHandler { io, store, sites },
     )
-    .await
+    .await;
+    // The stage is over (shutdown or a fatal error): stop the refresh and wait for it.
+    refresh.abort();
+    let _ = refresh.await;
+    result
 }
 
 /// The batch handler: records → marks → one pipelined Redis write, retried while Redis is down.

@@ -12,10 +12,10 @@ use opsmantik_runtime::sites::Site;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::app::state::AppState;
 use crate::auth::{self, Need};
-use crate::events::dialect::Dialect;
-use crate::events::reply::EventError;
-use crate::state::AppState;
+use crate::http::dialect::Dialect;
+use crate::http::event_error::EventError;
 
 /// A site counts as receiving when its last event arrived within this long.
 const RECEIVING_WITHIN_SECS: i64 = 3600;

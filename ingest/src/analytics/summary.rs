@@ -8,9 +8,9 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::app::state::AppState;
 use crate::auth::{self, Need};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
 
 const MAX_RANGE_DAYS: i64 = 366;
 

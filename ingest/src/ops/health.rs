@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -13,11 +13,11 @@ use opsmantik_runtime::visitor_index;
 use opsmantik_schemas::{encode, CallIntent, Topic};
 use serde_json::{json, Map, Value};
 
-use crate::error::ApiError;
-use crate::extract::LimitedBody;
-use crate::signature::{self, SignatureError};
+use crate::app::state::AppState;
+use crate::auth::signature::{self, SignatureError};
+use crate::http::error::ApiError;
+use crate::http::extract::LimitedBody;
 use crate::sites::{Lookup, Site};
-use crate::state::AppState;
 
 const MATCH_WINDOW_MS: i64 = 30 * 60 * 1000;
 
@@ -65,7 +65,7 @@ fn validate(
     body: &[u8],
     signed: bool,
 ) -> Result<Valid, ApiError> {
-    let obj = match crate::fields::json::parse(body) {
+    let obj = match crate::http::fields::json::parse(body) {
         Ok(Value::Object(o)) => o,
         _ => {
             return Err(ApiError::bad_request(
@@ -195,7 +195,7 @@ pub async fn v2(
 }
 
 fn unauthorized(code: &'static str, message: &str) -> ApiError {
-    crate::metrics::rejected("call_event_v2", code);
+    crate::ops::metrics::rejected("call_event_v2", code);
     ApiError {
         status: StatusCode::UNAUTHORIZED,
         code,

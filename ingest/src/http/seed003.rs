@@ -19,7 +19,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        crate::metrics::rejected("api", code);
+        crate::ops::metrics::rejected("api", code);
         Self {
             status,
             code,

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::sites::{Site, SiteCache};
 
 /// The CORS policy.
@@ -68,7 +68,7 @@ impl Cors {
 }
 
 fn forbidden() -> ApiError {
-    crate::metrics::rejected("cors", "origin_not_allowed");
+    crate::ops::metrics::rejected("cors", "origin_not_allowed");
     ApiError {
         status: StatusCode::FORBIDDEN,
         code: "origin_not_allowed",

@@ -7,11 +7,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
+use crate::app::config::TrackingLimits;
 use crate::auth::AuthState;
 use crate::callflow::CallflowState;
-use crate::config::TrackingLimits;
-use crate::cors::Cors;
-use crate::error::ApiError;
+use crate::http::cors::Cors;
+use crate::http::error::ApiError;
 use crate::identity::Identity;
 use crate::limits::ip::{IpLimit, TrustedProxies};
 use crate::limits::{Limiter, Rule};
@@ -66,18 +66,18 @@ impl AppState {
         .await;
         match sent {
             Ok(results) if results.iter().all(Result::is_ok) && !results.is_empty() => {
-                crate::metrics::stage().sent(1);
+                crate::ops::metrics::stage().sent(1);
                 Ok(())
             }
             Ok(results) => {
                 let detail = results.into_iter().find_map(Result::err);
                 tracing::warn!(route, error = ?detail, "publish failed");
-                crate::metrics::publish_failed(route);
+                crate::ops::metrics::publish_failed(route);
                 Err(ApiError::broker_unavailable())
             }
             Err(_elapsed) => {
                 tracing::warn!(route, "publish timed out");
-                crate::metrics::publish_failed(route);
+                crate::ops::metrics::publish_failed(route);
                 Err(ApiError::broker_unavailable())
             }
         }
@@ -92,14 +92,14 @@ impl AppState {
         {
             Ok(results) => {
                 let ok = results.iter().filter(|r| r.is_ok()).count();
-                crate::metrics::stage().sent(ok);
+                crate::ops::metrics::stage().sent(ok);
                 if ok < n {
-                    crate::metrics::publish_failed("events");
+                    crate::ops::metrics::publish_failed("events");
                 }
                 results.into_iter().map(|r| r.map_err(|_| ())).collect()
             }
             Err(_elapsed) => {
-                crate::metrics::publish_failed("events");
+                crate::ops::metrics::publish_failed("events");
                 vec![Err(()); n]
             }
         }

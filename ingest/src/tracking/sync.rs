@@ -8,13 +8,13 @@ use opsmantik_runtime::now_ms;
 use opsmantik_schemas::{encode, Topic, TrackingHit};
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::event_time::event_time;
-use crate::extract::LimitedBody;
-use crate::metrics;
+use crate::app::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::LimitedBody;
+use crate::ops::metrics;
 use crate::sites::Lookup;
-use crate::state::AppState;
-use crate::sync_payload::{validate, SyncHit};
+use crate::tracking::event_time::event_time;
+use crate::tracking::payload::{validate, SyncHit};
 
 const ROUTE: &str = "sync";
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-const MATRIX: &str = include_str!("../../docs/access.md");
+const MATRIX: &str = include_str!("../../../docs/access.md");
 
 /// `(method, path)` of every row of the matrix.
 pub fn matrix_rows() -> Vec<(String, String)> {

@@ -79,7 +79,7 @@ fn required_id(
 ) -> Result<String, ValidationError> {
     match opt_string(obj, field, max)? {
         Some(s) if !s.trim().is_empty() => {
-            crate::fields::client_text(&s, max).map_err(|e| invalid(field, &e))?;
+            crate::http::fields::client_text(&s, max).map_err(|e| invalid(field, &e))?;
             Ok(s)
         }
         _ => Err(missing(field)),
@@ -120,7 +120,7 @@ fn opt_millis(obj: &Map<String, Value>, field: &str) -> Result<Option<i64>, Vali
 
 /// Parses and validates a payload.
 pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
-    let value: Value = crate::fields::json::parse(body).map_err(|e| ValidationError {
+    let value: Value = crate::http::fields::json::parse(body).map_err(|e| ValidationError {
         code: "invalid_json",
         message: format!("body is not valid JSON: {e}"),
     })?;
@@ -153,7 +153,7 @@ pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
         session_id: required_id(&obj, "sid", MAX_ID_LEN)?,
         url,
         session_month: opt_string(&obj, "sm", 32)?
-            .map(|m| crate::fields::month(&m).map(|()| m))
+            .map(|m| crate::http::fields::month(&m).map(|()| m))
             .transpose()
             .map_err(|e| invalid("sm", &e))?,
         category: opt_string(&obj, "ec", MAX_ID_LEN)?.unwrap_or_else(|| "interaction".into()),
@@ -163,7 +163,7 @@ pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
         referrer: opt_string(&obj, "r", MAX_TEXT_LEN)?,
         fingerprint: meta_str("fp")?
             .filter(|f| !f.is_empty())
-            .map(|f| crate::fields::client_text(&f, MAX_ID_LEN * 4).map(|()| f))
+            .map(|f| crate::http::fields::client_text(&f, MAX_ID_LEN * 4).map(|()| f))
             .transpose()
             .map_err(|e| invalid("meta.fp", &e))?,
         gclid: meta_str("gclid")?,
@@ -185,5 +185,5 @@ fn prefixed(mut e: ValidationError, prefix: &str) -> ValidationError {
 }
 
 #[cfg(test)]
-#[path = "sync_payload_tests.rs"]
+#[path = "payload_tests.rs"]
 mod tests;

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::dialect::Dialect;
-use crate::identity::reply::Failure;
+use crate::http::dialect::Dialect;
+use crate::http::seed003::Failure;
 
 /// An error of the event routes, answered in `dialect`'s shape.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ impl EventError {
         code: &'static str,
         message: impl Into<String>,
     ) -> Self {
-        crate::metrics::rejected("events", code);
+        crate::ops::metrics::rejected("events", code);
         Self {
             dialect,
             status,

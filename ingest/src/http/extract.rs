@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The raw body, within the route's `DefaultBodyLimit`; an oversized body is a 400 `payload_too_large`.
 #[derive(Debug)]
@@ -17,14 +17,14 @@ impl<S: Send + Sync> FromRequest<S> for LimitedBody {
         match Bytes::from_request(req, state).await {
             Ok(b) => Ok(LimitedBody(b)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                crate::metrics::rejected("body", "payload_too_large");
+                crate::ops::metrics::rejected("body", "payload_too_large");
                 Err(ApiError::bad_request(
                     "payload_too_large",
                     "request body exceeds the size limit",
                 ))
             }
             Err(rejection) => {
-                crate::metrics::rejected("body", "unreadable_body");
+                crate::ops::metrics::rejected("body", "unreadable_body");
                 Err(ApiError::bad_request(
                     "unreadable_body",
                     rejection.body_text(),

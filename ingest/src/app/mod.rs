@@ -1,0 +1,10 @@
+//! The edge's assembly: configuration, the shared state, the router that merges every feature's routes,
+//! and the background tasks `run` starts (and joins at shutdown).
+
+pub mod config;
+pub mod router;
+pub mod state;
+pub mod tasks;
+
+#[cfg(test)]
+mod access_matrix_tests;
