@@ -259,6 +259,14 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
             let key_id = &opsmantik_ingest::auth::sha256_hex(&key)[..16];
             (format!("/api/sites/{a}/keys/{key_id}"), None)
         }
+        ("DELETE", "/api/sites/{id}/members/{user_id}") => {
+            let r = send(p.http.post(p.url("/api/customers/invite")).bearer_auth(w.owner()).json(
+                &json!({ "email": format!("leaver{n}@example.com"), "site_id": a, "role": "viewer" }),
+            ))
+            .await;
+            let user = r.body["member"]["user_id"].as_str().unwrap().to_string();
+            (format!("/api/sites/{a}/members/{user}"), None)
+        }
         ("POST", "/api/customers/invite") => (
             row.path.clone(),
             Some(
@@ -546,6 +554,38 @@ async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
         "{}",
         r.body
     );
+
+    // The members list names them; the last owner can neither leave nor be demoted.
+    let members = send(
+        p.http
+            .get(p.url(&format!("/api/sites/{site}/members")))
+            .bearer_auth(&owner),
+    )
+    .await;
+    assert_eq!(
+        members.body["members"][0]["email"], "owner@edges.example",
+        "{}",
+        members.body
+    );
+    let owner_id = members.body["members"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url_self = p.url(&format!("/api/sites/{site}/members/{owner_id}"));
+    let r = send(p.http.delete(&url_self).bearer_auth(&owner)).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (409, Some("last_owner"))
+    );
+    let demote = json!({ "email": "owner@edges.example", "site_id": site, "role": "viewer" });
+    let r = send(
+        p.http
+            .post(p.url("/api/customers/invite"))
+            .bearer_auth(&owner)
+            .json(&demote),
+    )
+    .await;
+    assert_eq!(r.status, 409);
 
     // Rotating the secret answers the new one once; the old one stays valid for the grace period.
     let r = send(

@@ -1,5 +1,7 @@
 //! Members (seed 001): `POST /api/customers/invite {email, site_id, role}` (owners and admins) and
-//! `POST /api/customers/invite-audit {siteId, limit, offset, emailQuery?, outcome?}` (members).
+//! `POST /api/customers/invite-audit {siteId, limit, offset, emailQuery?, outcome?}` (members); also
+//! `GET /api/sites/{id}/members` (members) and `DELETE /api/sites/{id}/members/{userId}` (owners). A site
+//! always keeps one owner: the last one cannot be removed or demoted (409 `last_owner`).
 //!
 //! Invites are limited to 20 per hour per inviter and site and 60 per hour per client IP. Every attempt that reaches the site writes an audit row with its outcome to
 //! the site's invite log in Redis (newest first, the last 10,000 kept) and an `AuditRecord`.
@@ -7,7 +9,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use opsmantik_runtime::accounts::{self, Role};
@@ -108,6 +110,9 @@ pub async fn invite(
         ));
     }
     let user = accounts::user_for(&state.redis, &email).await?;
+    if role != Role::Owner {
+        keep_an_owner(&state, &site.id, &user.id).await?;
+    }
     let before = accounts::set_member(&state.redis, &site.id, &user.id, role).await?;
     let outcome = match before {
         None => "membership_created",
@@ -127,6 +132,67 @@ pub async fn invite(
         StatusCode::OK,
         json!({ "success": true, "outcome": outcome, "member": { "user_id": user.id, "email": email, "role": role.as_str() } }),
     ))
+}
+
+/// 409 when `user_id` is the site's only owner (a change would leave the site without one).
+async fn keep_an_owner(state: &AppState, site_id: &str, user_id: &str) -> Result<(), ControlError> {
+    let members = accounts::members(&state.redis, site_id).await?;
+    let owners: Vec<&String> = members
+        .iter()
+        .filter(|(_, r)| *r == Role::Owner)
+        .map(|(u, _)| u)
+        .collect();
+    if owners == [user_id] {
+        return Err(ControlError::new(
+            StatusCode::CONFLICT,
+            "last_owner",
+            "a site keeps at least one owner: make someone else owner first",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /api/sites/{id}/members`: the members with their e-mail and role.
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ControlError> {
+    let site = access::site(&state, &who, &id, Need::MEMBER).await?;
+    let mut out = Vec::new();
+    for (user_id, role) in accounts::members(&state.redis, &site.id).await? {
+        let email = accounts::user_by_id(&state.redis, &user_id)
+            .await?
+            .map(|u| u.email);
+        out.push(json!({ "user_id": user_id, "email": email, "role": role.as_str() }));
+    }
+    Ok(ok(StatusCode::OK, json!({ "members": out })))
+}
+
+/// `DELETE /api/sites/{id}/members/{user_id}`: owners (and admins).
+pub async fn remove(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, ControlError> {
+    let site = access::site(&state, &who, &id, Need::OWN).await?;
+    keep_an_owner(&state, &site.id, &user_id).await?;
+    let Some(role) = accounts::remove_member(&state.redis, &site.id, &user_id).await? else {
+        return Err(ControlError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such member of this site",
+        ));
+    };
+    audit::record(
+        &state,
+        &who,
+        "member_removed",
+        &site.id,
+        json!({ "user_id": user_id, "role": role.as_str() }),
+    )
+    .await;
+    Ok(ok(StatusCode::OK, json!({ "removed": user_id })))
 }
 
 /// `POST /api/customers/invite-audit`.

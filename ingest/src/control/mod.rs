@@ -24,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sites/{id}/keys", get(keys::list))
         .route("/api/sites/{id}/keys/{key_id}", delete(keys::revoke))
         .route("/api/auth/api-key", post(keys::create))
+        .route("/api/sites/{id}/members", get(members::list))
+        .route("/api/sites/{id}/members/{user_id}", delete(members::remove))
         .route("/api/customers/invite", post(members::invite))
         .route("/api/customers/invite-audit", post(members::invite_audit))
 }

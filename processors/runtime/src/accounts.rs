@@ -153,6 +153,22 @@ pub async fn set_member(
     Ok(before.as_deref().and_then(Role::parse))
 }
 
+/// Removes `user_id` from `site_id`; returns the role it had.
+pub async fn remove_member(
+    store: &Store,
+    site_id: &str,
+    user_id: &str,
+) -> ::redis::RedisResult<Option<Role>> {
+    let mut c = store.conn().await?;
+    let (before, _, _): (Option<String>, (), ()) = ::redis::pipe()
+        .hget(members_key(store, site_id), user_id)
+        .hdel(members_key(store, site_id), user_id)
+        .srem(user_sites_key(store, user_id), site_id)
+        .query_async(&mut c)
+        .await?;
+    Ok(before.as_deref().and_then(Role::parse))
+}
+
 /// The role of `user_id` on `site_id`, if a member.
 pub async fn role_of(
     store: &Store,
