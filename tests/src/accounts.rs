@@ -1,8 +1,8 @@
 //! Accounts through the real edge: sign in with the mailed code, create sites, grant admins with the CLI.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::http::send;
+use crate::http::{send, Reply};
 use crate::smtp::Inbox;
 use crate::{run_to_end, Binary, Env, Pipeline};
 
@@ -52,4 +52,28 @@ pub fn grant_admin(env: &Env, email: &str) -> anyhow::Result<()> {
     let (ok, out) = run_to_end(Binary::Admin, &env.vars(), &["users", "grant-admin", email]);
     anyhow::ensure!(ok && out.contains("ADMIN"), "grant-admin failed: {out}");
     Ok(())
+}
+
+/// Creates a key of `site` as `token`'s user with `extra` settings; returns it.
+pub async fn new_key(p: &Pipeline, token: &str, site: &str, extra: Value) -> String {
+    let r = key_request(p, token, site, extra).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["data"]["apiKey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub async fn key_request(p: &Pipeline, token: &str, site: &str, extra: Value) -> Reply {
+    let mut body = json!({ "name": "matrix", "project_id": site });
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    send(
+        p.http
+            .post(p.url("/api/auth/api-key"))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await
 }

@@ -1,0 +1,256 @@
+//! The sharp edges of the access layer that the matrix (`access_matrix.rs`) cannot show: session cookies
+//! and logout, `bearer` in any case, scopes, revocation, rates only admins may grant, the last owner, secret
+//! rotation, and the audit log in ClickHouse — through the real edge, broker, sink, ClickHouse and Redis.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::time::Duration;
+
+use opsmantik_e2e::accounts::{create_site, grant_admin, key_request, new_key, sign_in};
+use opsmantik_e2e::http::{send, Reply};
+use opsmantik_e2e::smtp::Inbox;
+use opsmantik_e2e::{wait_for, Env, Pipeline};
+use serde_json::json;
+
+/// `method path` as the signed-in user of `token`.
+async fn as_user(p: &Pipeline, method: reqwest::Method, path: &str, token: &str) -> Reply {
+    send(p.http.request(method, p.url(path)).bearer_auth(token)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
+    let env = Env::new("access_edges").await?;
+    let (smtp, inbox) = Inbox::start().await?;
+    let p = Pipeline::start_with(&env, &[("SMTP_URL", smtp.as_str())]).await?;
+    let owner = sign_in(&p, &inbox, "owner@edges.example").await?;
+    let site = create_site(&p, &owner, "edges").await?;
+
+    // The session cookie set by verify signs the dashboard in; logout ends it on the server.
+    let r = send(
+        p.http
+            .post(p.url("/api/auth/request-code"))
+            .json(&json!({ "email": "owner@edges.example" })),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let code = inbox.code_for("owner@edges.example").unwrap();
+    let r = send(
+        p.http
+            .post(p.url("/api/auth/verify"))
+            .json(&json!({ "email": "owner@edges.example", "code": code })),
+    )
+    .await;
+    let set_cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let mine = send(p.http.get(p.url("/api/sites")).header("cookie", &cookie)).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body["sites"][0]["public_id"], site.as_str());
+    assert_eq!(mine.body["sites"][0]["role"], "owner");
+    let out = send(
+        p.http
+            .post(p.url("/api/auth/logout"))
+            .header("cookie", &cookie),
+    )
+    .await;
+    assert_eq!(out.status, 200);
+    assert!(out.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let after = send(p.http.get(p.url("/api/sites")).header("cookie", &cookie)).await;
+    assert_eq!(
+        after.status, 401,
+        "the ended session no longer works: {}",
+        after.body
+    );
+
+    // `bearer` in lower case works for JWTs as for keys.
+    let r = send(
+        p.http
+            .get(p.url("/api/auth/me"))
+            .header("authorization", format!("bearer {owner}")),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["data"]["email"].as_str()),
+        (200, Some("owner@edges.example"))
+    );
+
+    // A key without the `read` scope may write but not read; the refusal names the scope.
+    let ingest_only = new_key(&p, &owner, &site, json!({ "scopes": ["ingest"] })).await;
+    let r = send(
+        p.http
+            .post(p.url("/api/v1/events"))
+            .header("x-api-key", &ingest_only)
+            .json(&json!({ "event_name": "a" })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        p.http
+            .get(p.url(&format!("/api/sites/{site}/status")))
+            .header("x-api-key", &ingest_only),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.to_string().contains("`read` scope"), "{}", r.body);
+    let r = key_request(&p, &owner, &site, json!({ "scopes": ["write"] })).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+
+    // Rates above the default, or unlimited, are an admin's decision.
+    for rate in [0, 5000] {
+        let r = key_request(&p, &owner, &site, json!({ "rate_limit_per_minute": rate })).await;
+        assert_eq!(
+            (r.status, r.body["error"]["code"].as_str()),
+            (403, Some("FORBIDDEN")),
+            "rate {rate}: {}",
+            r.body
+        );
+    }
+    let admin = sign_in(&p, &inbox, "root@edges.example").await?;
+    grant_admin(&env, "root@edges.example")?;
+    let r = key_request(&p, &admin, &site, json!({ "rate_limit_per_minute": 5000 })).await;
+    assert_eq!(
+        (r.status, r.body["data"]["rateLimitPerMinute"].as_u64()),
+        (200, Some(5000)),
+        "{}",
+        r.body
+    );
+
+    // Listing shows ids, names, prefixes and scopes, never the key; revoking stops the key.
+    let listed = as_user(
+        &p,
+        reqwest::Method::GET,
+        &format!("/api/sites/{site}/keys"),
+        &owner,
+    )
+    .await;
+    assert_eq!(listed.status, 200);
+    assert!(
+        !listed.body.to_string().contains(&ingest_only),
+        "a key is never listed"
+    );
+    let entry = listed.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["scopes"] == json!(["ingest"]))
+        .unwrap()
+        .clone();
+    assert_eq!(entry["prefix"].as_str().unwrap(), &ingest_only[..8]);
+    let url = p.url(&format!(
+        "/api/sites/{site}/keys/{}",
+        entry["id"].as_str().unwrap()
+    ));
+    assert_eq!(
+        send(p.http.delete(&url).bearer_auth(&owner)).await.status,
+        200
+    );
+    assert_eq!(
+        send(p.http.delete(&url).bearer_auth(&owner)).await.status,
+        404,
+        "already revoked"
+    );
+    let r = send(
+        p.http
+            .post(p.url("/api/v1/events"))
+            .header("x-api-key", &ingest_only)
+            .json(&json!({ "event_name": "a" })),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (401, Some("invalid_api_key")),
+        "{}",
+        r.body
+    );
+
+    // The members list names them; the last owner can neither leave nor be demoted.
+    let members = as_user(
+        &p,
+        reqwest::Method::GET,
+        &format!("/api/sites/{site}/members"),
+        &owner,
+    )
+    .await;
+    assert_eq!(
+        members.body["members"][0]["email"], "owner@edges.example",
+        "{}",
+        members.body
+    );
+    let owner_id = members.body["members"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url_self = p.url(&format!("/api/sites/{site}/members/{owner_id}"));
+    let r = send(p.http.delete(&url_self).bearer_auth(&owner)).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (409, Some("last_owner"))
+    );
+    let demote = json!({ "email": "owner@edges.example", "site_id": site, "role": "viewer" });
+    let r = send(
+        p.http
+            .post(p.url("/api/customers/invite"))
+            .bearer_auth(&owner)
+            .json(&demote),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+
+    // Rotating the secret answers the new one once; the old one stays valid for the grace period.
+    let r = as_user(
+        &p,
+        reqwest::Method::POST,
+        &format!("/api/sites/{site}/rotate-secret"),
+        &owner,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["secret"].as_str().unwrap().len(), 64);
+    assert!(r.body["previous_secret_valid_until"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    let r = as_user(
+        &p,
+        reqwest::Method::GET,
+        &format!("/api/sites/{site}"),
+        &owner,
+    )
+    .await;
+    assert!(r.body["site"].get("secret").is_none(), "never shown again");
+
+    // Every control action is in the audit log in ClickHouse.
+    wait_for("audit rows", Duration::from_secs(90), || async {
+        let actions = env
+            .ch()
+            .query("SELECT DISTINCT action FROM audit_log ORDER BY action")
+            .fetch_all::<String>()
+            .await
+            .map_err(|e| e.to_string())?;
+        let want = [
+            "admin_granted",
+            "key_created",
+            "key_revoked",
+            "secret_rotated",
+            "site_created",
+        ];
+        if want.iter().all(|a| actions.iter().any(|x| x == a)) {
+            Ok(())
+        } else {
+            Err(format!("{actions:?}"))
+        }
+    })
+    .await?;
+
+    drop(p);
+    env.cleanup().await
+}
