@@ -76,7 +76,7 @@ impl Env {
             // Tests send from one address; the per-IP limits have tests of their own.
             ("RATE_LIMIT_SYNC_PER_MINUTE".into(), "0".into()),
             ("RATE_LIMIT_CALL_EVENT_PER_MINUTE".into(), "0".into()),
-            ("RATE_LIMIT_API_PER_MINUTE".into(), "0".into()),
+            ("RATE_LIMIT_REFUSED_PER_MINUTE".into(), "0".into()),
             ("REDIS_KEY_PREFIX".into(), format!("{}:", self.name)),
             ("JWT_SECRET".into(), format!("jwt-secret-{}", self.name)),
             (

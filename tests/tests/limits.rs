@@ -1,5 +1,6 @@
 //! Rate limits through real edges sharing one Redis: a key's event rate holds across two edges, and a
-//! flood of made-up keys is cut off per client IP without writing a log line per refusal.
+//! flood of made-up keys is cut off per client IP (while a valid key from one address is not) without
+//! writing a log line per refusal.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
@@ -65,7 +66,19 @@ async fn a_keys_event_rate_holds_across_two_edges() -> anyhow::Result<()> {
 async fn a_flood_of_made_up_keys_is_cut_off_per_ip_and_not_logged_line_by_line(
 ) -> anyhow::Result<()> {
     let env = Env::new("key_flood").await?;
-    let p = Pipeline::start_with(&env, &[("RATE_LIMIT_API_PER_MINUTE", "50")]).await?;
+    let (_, key) = env.site_with_key("flood").await?;
+    let p = Pipeline::start_with(&env, &[("RATE_LIMIT_REFUSED_PER_MINUTE", "50")]).await?;
+    // A server with a valid key is limited by its key only: 80 requests from one address pass.
+    for _ in 0..80 {
+        let r = send(
+            p.http
+                .post(p.url("/api/v1/events"))
+                .header("x-api-key", &key)
+                .json(&json!({ "event_name": "e" })),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
     let log = p.edge.as_ref().unwrap().log.clone();
     let before = std::fs::metadata(&log)?.len();
     let mut statuses = Vec::new();
@@ -81,7 +94,7 @@ async fn a_flood_of_made_up_keys_is_cut_off_per_ip_and_not_logged_line_by_line(
     }
     let unauthorized = statuses.iter().filter(|s| **s == 401).count();
     let limited = statuses.iter().filter(|s| **s == 429).count();
-    assert_eq!(unauthorized, 50, "the first 50 are looked at and refused");
+    assert_eq!(unauthorized, 50, "the first 50 refusals are looked at");
     assert_eq!(limited, 250, "the rest are cut off before any key lookup");
     let grown = std::fs::metadata(&log)?.len() - before;
     assert!(

@@ -59,9 +59,10 @@ pub struct TrackingLimits {
     /// `/api/call-event*` requests per minute per client IP.
     #[arg(long, env = "RATE_LIMIT_CALL_EVENT_PER_MINUTE", default_value_t = 50)]
     pub call_event_per_minute: u64,
-    /// Requests per minute per client IP on every other API route (keys, sign-in, control, analytics).
-    #[arg(long, env = "RATE_LIMIT_API_PER_MINUTE", default_value_t = 600)]
-    pub api_per_minute: u64,
+    /// Refused (401) requests per minute per client IP on the API routes; past it, every API request from
+    /// that IP gets 429 until the window slides.
+    #[arg(long, env = "RATE_LIMIT_REFUSED_PER_MINUTE", default_value_t = 60)]
+    pub refused_per_minute: u64,
     /// Proxies (comma-separated IPs) whose `X-Forwarded-For` names the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,

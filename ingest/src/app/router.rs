@@ -47,8 +47,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/v1/events", post(events::handlers::single))
         .route("/api/v1/events/batch", post(events::handlers::batch))
         .layer(DefaultBodyLimit::max(events::MAX_BATCH_BYTES));
-    // Every API route is limited per client IP too, so floods of bad keys or tokens are cut off before
-    // they cost a key lookup; health checks are not (load balancers poll them).
+    // Refused (401) requests count against the client IP on every API route: past the limit, floods of
+    // made-up keys or tokens are cut off before they cost a lookup. Health checks are not limited.
     let api = Router::new()
         .merge(events)
         .merge(callflow::routes(&state))
@@ -69,7 +69,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/auth/me", get(identity::handlers::me))
         .route("/api/auth/logout", post(identity::handlers::logout))
         .route("/api/v1/sites/{site}/summary", get(analytics::summary::get))
-        .route_layer(ip(Rule::per_minute("api", state.limits.api_per_minute)));
+        .route_layer(from_fn_with_state(
+            state.ip_limit(Rule::per_minute("refused", state.limits.refused_per_minute)),
+            limits::ip::refusals_layer,
+        ));
     Router::new()
         .merge(tracking)
         .merge(api)

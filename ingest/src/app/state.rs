@@ -132,7 +132,7 @@ impl AppState {
             limits: TrackingLimits {
                 sync_per_minute: 100,
                 call_event_per_minute: 50,
-                api_per_minute: 0,
+                refused_per_minute: 0,
                 trusted_proxies: String::new(),
             },
             sites,

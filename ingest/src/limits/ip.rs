@@ -1,6 +1,6 @@
-//! Per-client-IP limits, as a route layer: the tracking endpoints (seed 000: `/api/sync` 100/min,
-//! `/api/call-event*` 50/min) and every other API route (unauthenticated floods included), counted by the
-//! shared [`Limiter`]. The client IP is the socket peer unless the peer is a trusted proxy.
+//! Per-client-IP limits, as route layers: every request of the tracking endpoints (seed 000: `/api/sync`
+//! 100/min, `/api/call-event*` 50/min), and the refused requests of every other API route (floods of
+//! made-up keys and tokens), counted by the shared [`Limiter`]. The client IP is the socket peer unless the peer is a trusted proxy.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -82,19 +82,48 @@ pub async fn layer(State(limit): State<IpLimit>, request: Request, next: Next) -
     if decision.allowed {
         return next.run(request).await;
     }
+    too_many(&limit, decision.retry_after)
+}
+
+/// Middleware for the API routes: only *refused* requests (401) count against the client IP; past the
+/// limit every API request from that IP gets 429 until the window slides. Authenticated traffic — a server
+/// sending thousands of events a minute with its key — is limited per key instead, never here.
+pub async fn refusals_layer(
+    State(limit): State<IpLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if limit.rule.limit == 0 {
+        return next.run(request).await;
+    }
+    let Some(ip) = client_ip(&request, &limit.proxies).map(|ip| ip.to_string()) else {
+        return next.run(request).await;
+    };
+    let decision = limit.limiter.peek(&limit.rule, &ip);
+    if !decision.allowed {
+        return too_many(&limit, decision.retry_after);
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        limit.limiter.check(&limit.rule, &ip, 1);
+    }
+    response
+}
+
+fn too_many(limit: &IpLimit, retry_after: u64) -> Response {
     crate::ops::metrics::rejected(limit.rule.name, "rate_limited");
     let mut r = ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
         code: "rate_limited",
         message: format!(
-            "at most {} requests per {} s from one address",
+            "too many requests from this address (at most {} per {} s); retry later",
             limit.rule.limit,
             limit.rule.window_ms / 1000
         ),
     }
     .into_response();
     r.headers_mut()
-        .insert("retry-after", HeaderValue::from(decision.retry_after));
+        .insert("retry-after", HeaderValue::from(retry_after));
     r
 }
 

@@ -134,7 +134,17 @@ impl Limiter {
         self.check_at(rule, subject, cost, now_ms())
     }
 
+    /// Whether one more unit of `subject` would fit, without counting it.
+    pub fn peek(&self, rule: &Rule, subject: &str) -> Decision {
+        self.decide(rule, subject, 1, now_ms(), false)
+    }
+
     fn check_at(&self, rule: &Rule, subject: &str, cost: u64, now: u64) -> Decision {
+        self.decide(rule, subject, cost, now, true)
+    }
+
+    /// The decision for `cost` more units; counted when `commit` and allowed.
+    fn decide(&self, rule: &Rule, subject: &str, cost: u64, now: u64, commit: bool) -> Decision {
         let w = rule.window_ms.max(1);
         let (window, into) = (now / w, now % w);
         let reset = (now - into + w).div_ceil(1000);
@@ -162,7 +172,9 @@ impl Limiter {
         let carried = (previous * (w - into)).div_ceil(w);
         let used = carried + current.total();
         if used + cost <= rule.limit {
-            current.pending += cost;
+            if commit {
+                current.pending += cost;
+            }
             let remaining = rule.limit - used - cost;
             return Decision {
                 allowed: true,
