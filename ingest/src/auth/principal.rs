@@ -37,22 +37,23 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal
             .map(Principal::Key)
             .ok_or(AuthError::InvalidKey);
     }
-    let email = if let Some(token) = keys::bearer(headers) {
+    // (the user's e-mail, the user id the credential names if it names one)
+    let (email, id) = if let Some(token) = keys::bearer(headers) {
         let claims = state
             .auth
             .jwt
             .verify(token)
             .ok_or(AuthError::InvalidToken)?;
-        claims.email
+        (claims.email, Some(claims.sub))
     } else if let Some(cookie) = sessions::presented(headers) {
-        sessions::email_of(store, cookie)
-            .await?
-            .ok_or(AuthError::InvalidToken)?
+        let email = sessions::email_of(store, cookie).await?;
+        (email.ok_or(AuthError::InvalidToken)?, None)
     } else {
         return Err(AuthError::Missing);
     };
     accounts::user_by_email(store, &email)
         .await?
+        .filter(|u| id.as_ref().is_none_or(|id| *id == u.id))
         .map(Principal::User)
         .ok_or(AuthError::InvalidToken)
 }
