@@ -17,8 +17,8 @@ use crate::app::state::AppState;
 use crate::auth::keys::{KeyRecord, Scope};
 use crate::auth::{self};
 use crate::http::dialect::Dialect;
-use crate::http::event_error::EventError;
-use crate::http::seed003::success;
+use crate::http::error::ApiError;
+use crate::http::reply::success;
 
 const CACHE_SECS: u64 = 10;
 
@@ -32,9 +32,9 @@ fn unix_now() -> u32 {
     u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX)
 }
 
-fn analytics_error(dialect: Dialect, e: &dyn std::fmt::Display) -> EventError {
+fn analytics_error(dialect: Dialect, e: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "analytics query failed");
-    EventError::new(
+    ApiError::new(
         dialect,
         StatusCode::SERVICE_UNAVAILABLE,
         "ANALYTICS_ERROR",
@@ -43,17 +43,13 @@ fn analytics_error(dialect: Dialect, e: &dyn std::fmt::Display) -> EventError {
 }
 
 /// The caller's `read` key, within the seed-003 reads' rate.
-async fn reader(
-    state: &AppState,
-    headers: &HeaderMap,
-    d: Dialect,
-) -> Result<KeyRecord, EventError> {
+async fn reader(state: &AppState, headers: &HeaderMap, d: Dialect) -> Result<KeyRecord, ApiError> {
     let key = auth::api_key(state, headers, Scope::Read)
         .await
-        .map_err(|e| EventError::auth(d, e))?;
+        .map_err(|e| ApiError::auth(d, e))?;
     let limit = state.limiter.check(&READS_RULE, &key.id, 1);
     if !limit.allowed {
-        return Err(EventError::rate_limited(
+        return Err(ApiError::rate_limited(
             d,
             "60 analytics reads per minute per key",
             limit.retry_after,
@@ -71,14 +67,14 @@ pub async fn events(
     let d = Dialect::EventApi;
     let key = match auth::api_key(&state, &headers, Scope::Read)
         .await
-        .map_err(|e| EventError::auth(d, e))
+        .map_err(|e| ApiError::auth(d, e))
     {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
     let limit = state.limiter.check(&EVENT_COUNTS_RULE, &key.id, 1);
     let mut response = if !limit.allowed {
-        EventError::rate_limited(
+        ApiError::rate_limited(
             d,
             "10 analytics requests per minute per key",
             limit.retry_after,
@@ -98,11 +94,11 @@ async fn event_counts(
     state: &AppState,
     site: &str,
     q: &HashMap<String, String>,
-) -> Result<Value, EventError> {
+) -> Result<Value, ApiError> {
     let d = Dialect::EventApi;
     if let Some(p) = q.get("project_id") {
         if p != site {
-            return Err(EventError::new(
+            return Err(ApiError::new(
                 d,
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",
@@ -113,7 +109,7 @@ async fn event_counts(
     let period = match q.get("period") {
         None => Period::H1,
         Some(p) => Period::parse(p).ok_or_else(|| {
-            EventError::invalid(d, "period", "period must be one of 15m, 1h, 24h, 7d")
+            ApiError::field(d, "period", "period must be one of 15m, 1h, 24h, 7d")
         })?,
     };
     let filter = Filter {
@@ -152,12 +148,8 @@ pub async fn metrics(
         Some(p) => match Period::parse(p) {
             Some(p) => p,
             None => {
-                return EventError::invalid(
-                    d,
-                    "timeRange",
-                    "timeRange must be one of 15m, 1h, 24h, 7d",
-                )
-                .into_response()
+                return ApiError::field(d, "timeRange", "timeRange must be one of 15m, 1h, 24h, 7d")
+                    .into_response()
             }
         },
     };
@@ -209,7 +201,7 @@ async fn metrics_data(
     site: &str,
     period: Period,
     f: &Filter,
-) -> Result<Value, EventError> {
+) -> Result<Value, ApiError> {
     let d = Dialect::EventProcessor;
     let err = |e: clickhouse::error::Error| analytics_error(d, &e);
     let now = unix_now();

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::app::state::AppState;
 use crate::auth::{self, Need};
 use crate::http::dialect::Dialect;
-use crate::http::event_error::EventError;
+use crate::http::error::ApiError;
 
 /// A site counts as receiving when its last event arrived within this long.
 const RECEIVING_WITHIN_SECS: i64 = 3600;
@@ -25,14 +25,14 @@ async fn authorized_site(
     state: &AppState,
     headers: &HeaderMap,
     site_key: &str,
-) -> Result<std::sync::Arc<Site>, EventError> {
+) -> Result<std::sync::Arc<Site>, ApiError> {
     let d = Dialect::EventProcessor;
     let who = auth::identify(state, headers)
         .await
-        .map_err(|e| EventError::auth(d, e.counted("site_stats")))?;
+        .map_err(|e| ApiError::auth(d, e))?;
     auth::access::site(state, &who, site_key, Need::READ)
         .await
-        .map_err(|e| EventError::auth(d, e.counted("site_stats")))
+        .map_err(|e| ApiError::auth(d, e))
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,7 +47,7 @@ pub async fn realtime(
     Query(q): Query<RealtimeQuery>,
 ) -> Response {
     let Some(site_key) = q.site_id.filter(|s| !s.is_empty()) else {
-        return EventError::invalid(Dialect::EventProcessor, "siteId", "siteId is required")
+        return ApiError::field(Dialect::EventProcessor, "siteId", "siteId is required")
             .into_response();
     };
     let site = match authorized_site(&state, &headers, &site_key).await {
@@ -64,7 +64,7 @@ pub async fn realtime(
             }
             Json(json!({ "success": true, "data": body })).into_response()
         }
-        Err(e) => EventError::internal(Dialect::EventProcessor, &e).into_response(),
+        Err(e) => ApiError::ingestion(Dialect::EventProcessor, &e).into_response(),
     }
 }
 
@@ -122,7 +122,7 @@ pub async fn status(
     let (last_event, last_session) = match tokio::join!(last_event, last_session) {
         (Ok(e), Ok(s)) => (e.unwrap_or_default(), s),
         (Err(e), _) | (_, Err(e)) => {
-            return EventError::internal(Dialect::EventProcessor, &e).into_response()
+            return ApiError::ingestion(Dialect::EventProcessor, &e).into_response()
         }
     };
     let now = chrono::Utc::now().timestamp();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::state::AppState;
 use crate::auth::{self, Need};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Shape};
 
 const MAX_RANGE_DAYS: i64 = 366;
 
@@ -113,7 +113,13 @@ where
         .bind(to)
         .fetch_one()
         .await
-        .map_err(|e| ApiError::unavailable("analytics_unavailable", &e))
+        .map_err(|e| {
+            ApiError::unavailable(
+                crate::http::error::Shape::Tracking,
+                "analytics_unavailable",
+                &e,
+            )
+        })
 }
 
 /// The summary, for a `read` key of the site or a member's session.
@@ -125,10 +131,10 @@ pub async fn get(
 ) -> Result<Json<Summary>, ApiError> {
     let who = auth::identify(&state, &headers)
         .await
-        .map_err(|e| e.counted("summary"))?;
+        .map_err(|e| ApiError::auth(Shape::Tracking, e))?;
     let site = auth::access::site(&state, &who, &site, Need::READ)
         .await
-        .map_err(|e| e.counted("summary"))?
+        .map_err(|e| ApiError::auth(Shape::Tracking, e))?
         .public_id
         .clone();
     let (from, to) = range(&q, Utc::now())?;

@@ -82,11 +82,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/metrics", get(ops::health::metrics))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                code: "method_not_allowed",
-                message: "method not allowed on this endpoint".into(),
-            }
+            ApiError::new(
+                crate::http::error::Shape::Tracking,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this endpoint",
+            )
         })
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(crate::http::request_id::assign))

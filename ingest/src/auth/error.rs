@@ -1,10 +1,7 @@
-//! Why a caller was refused. One kind for every route; each API family renders it in its seed's shape
-//! (`From<AuthError>` next to that family's error type). The control routes' shape is here.
+//! Why a caller was refused. One kind for every route; `ApiError::auth` answers it in the shape of the
+//! route's seed.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
 
 /// A refusal (or a failure to decide).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,30 +81,11 @@ impl AuthError {
             AuthError::Unavailable => "the account store is unavailable; retry later",
         }
     }
-
-    /// Counted, and logged at debug only: refusals are what floods look like.
-    pub fn counted(self, route: &'static str) -> Self {
-        crate::ops::metrics::rejected(route, self.code());
-        tracing::debug!(route, code = self.code(), "refused");
-        self
-    }
 }
 
 impl From<redis::RedisError> for AuthError {
     fn from(e: redis::RedisError) -> Self {
         tracing::error!(error = %e, "account store failed");
         AuthError::Unavailable
-    }
-}
-
-/// The control routes' shape (seed 001): `{ "ok": false, "error": "<code>", "message": "…" }`.
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        let code = self.snake_code();
-        (
-            self.status(),
-            Json(json!({ "ok": false, "error": code, "message": self.message() })),
-        )
-            .into_response()
     }
 }

@@ -10,6 +10,7 @@ use opsmantik_runtime::accounts::{self, User};
 use super::keys::{self, KeyRecord};
 use super::{sessions, AuthError};
 use crate::app::state::AppState;
+use crate::http::error::ApiError;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,13 +86,13 @@ pub async fn api_key(
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = AuthError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         identify(state, &parts.headers)
             .await
             .map(Caller)
-            .map_err(|e| e.counted("control"))
+            .map_err(ApiError::from)
     }
 }
 
@@ -100,13 +101,13 @@ impl FromRequestParts<AppState> for Caller {
 pub struct SignedIn(pub User);
 
 impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = AuthError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match identify(state, &parts.headers).await {
             Ok(Principal::User(u)) => Ok(SignedIn(u)),
-            Ok(Principal::Key(_)) => Err(AuthError::UserRequired.counted("control")),
-            Err(e) => Err(e.counted("control")),
+            Ok(Principal::Key(_)) => Err(AuthError::UserRequired.into()),
+            Err(e) => Err(e.into()),
         }
     }
 }

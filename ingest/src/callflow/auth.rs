@@ -3,16 +3,14 @@
 //! per key and adds the rate-limit headers to the response.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::CallflowError;
 use crate::app::state::AppState;
 use crate::auth::{self, keys::Scope, AuthError};
+use crate::http::error::{ApiError, Shape};
 use crate::http::request_id::RequestId;
 use crate::limits::Rule;
-use crate::ops::metrics;
 
 /// The authenticated caller, in the request's extensions after the guard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +33,7 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(RequestId::generate);
-    let refuse = |status, code: &'static str, message: &str| {
-        metrics::rejected("callflow", code);
-        CallflowError::new(status, code, message, &request_id)
-    };
+    let shape = Shape::Callflow(request_id);
     let scope = if request.method() == axum::http::Method::POST {
         Scope::Ingest
     } else {
@@ -47,31 +42,20 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let key = match auth::api_key(&guard.state, request.headers(), scope).await {
         Ok(key) => key,
         Err(AuthError::Unavailable) => {
-            return CallflowError::unavailable(&"account store", &request_id).into_response()
+            return ApiError::unavailable(shape, "SERVICE_UNAVAILABLE", &"account store")
+                .into_response()
         }
-        Err(e) => {
-            let code = match e {
-                AuthError::MissingKey => "MISSING_API_KEY",
-                AuthError::InvalidKey => "INVALID_API_KEY",
-                _ => "FORBIDDEN",
-            };
-            return refuse(e.status(), code, e.message()).into_response();
-        }
+        Err(e) => return ApiError::auth(shape, e).into_response(),
     };
     let site = key.site.clone();
-    // Buckets are keyed by the key's hash, so raw keys are not kept in the limiter's memory.
+    // Counted by the key's hash, so raw keys are not kept in the limiter's memory.
     let decision = guard.state.limiter.check(&guard.rule, &key.id, 1);
     let mut response = if decision.allowed {
         request.extensions_mut().insert(Caller { site });
         next.run(request).await
     } else {
-        let mut e = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            "rate limit exceeded; retry later",
-        );
-        e.retry_after = Some(decision.retry_after);
-        e.into_response()
+        let message = "rate limit exceeded; retry later";
+        ApiError::rate_limited(shape, message, decision.retry_after).into_response()
     };
     decision.apply(response.headers_mut());
     response

@@ -14,21 +14,27 @@ use opsmantik_schemas::{encode, CallFlowEvent, Topic};
 use serde_json::{json, Value};
 
 use super::auth::Caller;
-use super::error::{envelope, CallflowError, FieldError};
+use super::error::envelope;
 use super::store::{self, StoredEvent};
 use super::token::{self, Cursor};
 use super::validate::{
     format_time, validate_event, validate_event_id, validate_query, EVENT_ID_PREFIX,
 };
 use crate::app::state::AppState;
+use crate::http::error::{ApiError, FieldError, Shape};
 use crate::http::request_id::RequestId;
-use crate::ops::metrics;
 
 const ROUTE: &str = "callflow";
 
-fn invalid(message: &str, details: Vec<FieldError>, rid: &RequestId) -> CallflowError {
-    metrics::rejected(ROUTE, "VALIDATION_ERROR");
-    CallflowError::validation(message, details, rid)
+fn invalid(message: &str, details: Vec<FieldError>, rid: &RequestId) -> ApiError {
+    let shape = Shape::Callflow(rid.clone());
+    ApiError::new(shape, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message).with_details(details)
+}
+
+/// A dependency failed: 503, the detail logged under the request id.
+fn unavailable(detail: &dyn std::fmt::Display, rid: &RequestId) -> ApiError {
+    tracing::error!(request_id = %rid.0, error = %detail, "callflow dependency failure");
+    ApiError::unavailable(Shape::Callflow(rid.clone()), "SERVICE_UNAVAILABLE", detail)
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -49,7 +55,7 @@ pub async fn create(
     rid: RequestId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, CallflowError> {
+) -> Result<Response, ApiError> {
     if !is_json(&headers) {
         let detail = FieldError::new("Content-Type", "Content-Type must be application/json");
         return Err(invalid("Invalid request", vec![detail], &rid));
@@ -77,7 +83,7 @@ pub async fn create(
         created_at: now_ms(),
         metadata_json: new.metadata_json,
     };
-    let payload = encode(&record).map_err(|e| CallflowError::unavailable(&e, &rid))?;
+    let payload = encode(&record).map_err(|e| unavailable(&e, &rid))?;
     let out = OutRecord {
         topic: state.topics.name(Topic::Callflow),
         key: record.call_id.clone().into_bytes(),
@@ -86,7 +92,7 @@ pub async fn create(
     state
         .publish(out, ROUTE)
         .await
-        .map_err(|e| CallflowError::unavailable(&e.message, &rid))?;
+        .map_err(|e| unavailable(&e.message, &rid))?;
     Ok(envelope(
         StatusCode::CREATED,
         json!({
@@ -119,7 +125,7 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     rid: RequestId,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Response, CallflowError> {
+) -> Result<Response, ApiError> {
     let q = validate_query(&raw)
         .map_err(|details| invalid("Invalid query parameters", details, &rid))?;
     let scope = q.scope(&caller.site);
@@ -143,7 +149,7 @@ pub async fn list(
         q.limit + 1,
     )
     .await
-    .map_err(|e| CallflowError::unavailable(&e, &rid))?;
+    .map_err(|e| unavailable(&e, &rid))?;
     let next_token = if rows.len() > q.limit {
         rows.truncate(q.limit);
         rows.last().map(|last| {
@@ -169,21 +175,18 @@ pub async fn get_one(
     Extension(caller): Extension<Caller>,
     rid: RequestId,
     Path(event_id): Path<String>,
-) -> Result<Response, CallflowError> {
+) -> Result<Response, ApiError> {
     validate_event_id(&event_id).map_err(|d| invalid("Invalid event ID format", vec![d], &rid))?;
     let found = store::get(&state.clickhouse, &caller.site, &event_id)
         .await
-        .map_err(|e| CallflowError::unavailable(&e, &rid))?;
+        .map_err(|e| unavailable(&e, &rid))?;
     match found {
         Some(e) => Ok(envelope(StatusCode::OK, event_json(e, true))),
-        None => {
-            metrics::rejected(ROUTE, "NOT_FOUND");
-            Err(CallflowError::new(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                format!("event {event_id} does not exist"),
-                &rid,
-            ))
-        }
+        None => Err(ApiError::new(
+            Shape::Callflow(rid),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("event {event_id} does not exist"),
+        )),
     }
 }

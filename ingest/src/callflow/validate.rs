@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use super::error::FieldError;
+use crate::http::error::FieldError;
 
 /// The event types of seed 004.
 pub const EVENT_TYPES: [&str; 8] = [

@@ -12,26 +12,20 @@ use opsmantik_runtime::sites::Site;
 use serde_json::{json, Map, Value};
 
 use super::audit;
-use super::reply::{object, ok, ControlError};
+use super::reply::{object, ok};
 use crate::app::state::AppState;
 use crate::auth::keys::{self, NewKey, Scope};
 use crate::auth::{access, Caller, Need, Principal, SignedIn};
+use crate::http::error::{ApiError, Shape};
 use crate::http::fields;
-use crate::http::seed003::{success, Failure};
+use crate::http::reply::success;
 
 /// The highest rate an admin may grant (events per minute); 0 means unlimited.
 pub const MAX_RATE: u64 = 1_000_000;
 
-/// Seed-003 shape of a control refusal on `POST /api/auth/api-key`.
-fn seed003(e: ControlError) -> Failure {
-    let code = match e.status {
-        StatusCode::BAD_REQUEST => "VALIDATION_ERROR",
-        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
-        StatusCode::FORBIDDEN => "FORBIDDEN",
-        StatusCode::NOT_FOUND => "NOT_FOUND",
-        _ => "API_KEY_GENERATION_ERROR",
-    };
-    Failure::new(e.status, code, e.message)
+/// A refusal of `POST /api/auth/api-key`, in seed 003's shape.
+fn seed003(e: ApiError) -> ApiError {
+    e.into_seed003("API_KEY_GENERATION_ERROR")
 }
 
 /// The site a key is for: `project_id`, else the caller's only owned site, else the caller's test site.
@@ -39,12 +33,12 @@ async fn project(
     state: &AppState,
     user: &User,
     m: &Map<String, Value>,
-) -> Result<std::sync::Arc<Site>, ControlError> {
+) -> Result<std::sync::Arc<Site>, ApiError> {
     let who = Principal::User(user.clone());
     match m.get("project_id") {
         Some(Value::String(p)) => return Ok(access::site(state, &who, p, Need::OWN).await?),
         None | Some(Value::Null) => {}
-        Some(_) => return Err(ControlError::invalid("project_id", "must be a string")),
+        Some(_) => return Err(ApiError::invalid("project_id", "must be a string")),
     }
     let mut owned = Vec::new();
     for id in accounts::sites_of(&state.redis, &user.id).await? {
@@ -54,29 +48,30 @@ async fn project(
     }
     match owned.as_slice() {
         [only] => Ok(access::site(state, &who, only, Need::OWN).await?),
-        [] => Err(ControlError::invalid(
+        [] => Err(ApiError::invalid(
             "project_id",
             "is required: create a site first (POST /api/sites/create)",
         )),
-        _ => Err(ControlError::invalid(
+        _ => Err(ApiError::invalid(
             "project_id",
             "is required: you own several sites",
         )),
     }
 }
 
-fn rate(user: &User, default: u32, value: Option<&Value>) -> Result<u32, ControlError> {
+fn rate(user: &User, default: u32, value: Option<&Value>) -> Result<u32, ApiError> {
     let Some(v) = value.filter(|v| !v.is_null()) else {
         return Ok(default);
     };
     let r = v.as_u64().filter(|r| *r <= MAX_RATE).ok_or_else(|| {
-        ControlError::invalid(
+        ApiError::invalid(
             "rate_limit_per_minute",
             format!("must be an integer from 1 to {default}"),
         )
     })?;
     if !user.is_admin() && (r == 0 || r > u64::from(default)) {
-        return Err(ControlError::new(
+        return Err(ApiError::new(
+            Shape::Control,
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
@@ -87,12 +82,12 @@ fn rate(user: &User, default: u32, value: Option<&Value>) -> Result<u32, Control
     Ok(r as u32)
 }
 
-fn scopes(value: Option<&Value>) -> Result<Vec<Scope>, ControlError> {
+fn scopes(value: Option<&Value>) -> Result<Vec<Scope>, ApiError> {
     let Some(v) = value.filter(|v| !v.is_null()) else {
         return Ok(Scope::ALL.to_vec());
     };
     let bad = || {
-        ControlError::invalid(
+        ApiError::invalid(
             "scopes",
             "must be a non-empty array of ingest, read, export",
         )
@@ -111,7 +106,7 @@ fn scopes(value: Option<&Value>) -> Result<Vec<Scope>, ControlError> {
     Ok(out)
 }
 
-async fn create_inner(state: &AppState, user: &User, body: &Bytes) -> Result<Value, ControlError> {
+async fn create_inner(state: &AppState, user: &User, body: &Bytes) -> Result<Value, ApiError> {
     let m = if body.is_empty() {
         Map::new()
     } else {
@@ -119,10 +114,8 @@ async fn create_inner(state: &AppState, user: &User, body: &Bytes) -> Result<Val
     };
     let name = match m.get("name") {
         None | Some(Value::Null) => "API key".to_string(),
-        Some(Value::String(n)) => {
-            fields::text(n, 100).map_err(|e| ControlError::invalid("name", e))?
-        }
-        Some(_) => return Err(ControlError::invalid("name", "must be a string")),
+        Some(Value::String(n)) => fields::text(n, 100).map_err(|e| ApiError::invalid("name", e))?,
+        Some(_) => return Err(ApiError::invalid("name", "must be a string")),
     };
     let site = project(state, user, &m).await?;
     let rate = rate(
@@ -163,10 +156,10 @@ async fn create_inner(state: &AppState, user: &User, body: &Bytes) -> Result<Val
 /// `POST /api/auth/api-key` (seed 003 shape).
 pub async fn create(
     State(state): State<AppState>,
-    signed_in: Result<SignedIn, crate::auth::AuthError>,
+    signed_in: Result<SignedIn, ApiError>,
     body: Bytes,
-) -> Result<Response, Failure> {
-    let SignedIn(user) = signed_in.map_err(|e| seed003(e.into()))?;
+) -> Result<Response, ApiError> {
+    let SignedIn(user) = signed_in.map_err(seed003)?;
     let data = create_inner(&state, &user, &body).await.map_err(seed003)?;
     Ok(success(StatusCode::OK, data))
 }
@@ -176,7 +169,7 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::OWN).await?;
     let keys = keys::list(&state.redis, &site.id).await?;
     Ok(ok(StatusCode::OK, json!({ "keys": keys })))
@@ -188,10 +181,11 @@ pub async fn revoke(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((id, key_id)): Path<(String, String)>,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::OWN).await?;
     if !keys::revoke(&state.redis, &state.auth.keys, &site.id, &key_id).await? {
-        return Err(ControlError::new(
+        return Err(ApiError::new(
+            Shape::Control,
             StatusCode::NOT_FOUND,
             "not_found",
             "this site has no such key",

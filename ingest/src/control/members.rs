@@ -17,9 +17,10 @@ use redis::AsyncCommands;
 use serde_json::{json, Value};
 
 use super::audit;
-use super::reply::{object, ok, ControlError};
+use super::reply::{object, ok};
 use crate::app::state::AppState;
 use crate::auth::{access, Caller, Need, Principal};
+use crate::http::error::{ApiError, Shape};
 use crate::http::extract::ClientAddr;
 use crate::http::fields::valid_email;
 use crate::limits::Rule;
@@ -40,7 +41,7 @@ async fn log_attempt(
     email: &str,
     role: &str,
     outcome: &str,
-) -> Result<(), ControlError> {
+) -> Result<(), ApiError> {
     let row = json!({
         "id": uuid::Uuid::now_v7().to_string(),
         "site_id": site_id,
@@ -83,7 +84,7 @@ pub async fn invite(
     Caller(who): Caller,
     ClientAddr(peer): ClientAddr,
     body: Bytes,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let m = object(&body)?;
     let site_key = m.get("site_id").and_then(Value::as_str).unwrap_or_default();
     let site = access::site(&state, &who, site_key, Need::OWN).await?;
@@ -97,14 +98,15 @@ pub async fn invite(
     let Some(role) = Role::parse(role_name).filter(|_| valid_email(&email)) else {
         log_attempt(&state, &site.id, &who, &email, role_name, "invalid_request").await?;
         return Err(if valid_email(&email) {
-            ControlError::invalid("role", "must be one of viewer, editor, owner")
+            ApiError::invalid("role", "must be one of viewer, editor, owner")
         } else {
-            ControlError::invalid("email", "must be a valid e-mail address")
+            ApiError::invalid("email", "must be a valid e-mail address")
         });
     };
     if let Some((outcome, retry_after)) = limited(&state, &site.id, &who, peer) {
         log_attempt(&state, &site.id, &who, &email, role.as_str(), outcome).await?;
-        return Err(ControlError::rate_limited(
+        return Err(ApiError::rate_limited(
+            Shape::Control,
             "too many invitations; retry later",
             retry_after,
         ));
@@ -135,7 +137,7 @@ pub async fn invite(
 }
 
 /// 409 when `user_id` is the site's only owner (a change would leave the site without one).
-async fn keep_an_owner(state: &AppState, site_id: &str, user_id: &str) -> Result<(), ControlError> {
+async fn keep_an_owner(state: &AppState, site_id: &str, user_id: &str) -> Result<(), ApiError> {
     let members = accounts::members(&state.redis, site_id).await?;
     let owners: Vec<&String> = members
         .iter()
@@ -143,7 +145,8 @@ async fn keep_an_owner(state: &AppState, site_id: &str, user_id: &str) -> Result
         .map(|(u, _)| u)
         .collect();
     if owners == [user_id] {
-        return Err(ControlError::new(
+        return Err(ApiError::new(
+            Shape::Control,
             StatusCode::CONFLICT,
             "last_owner",
             "a site keeps at least one owner: make someone else owner first",
@@ -157,7 +160,7 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::MEMBER).await?;
     let mut out = Vec::new();
     for (user_id, role) in accounts::members(&state.redis, &site.id).await? {
@@ -174,11 +177,12 @@ pub async fn remove(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((id, user_id)): Path<(String, String)>,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::OWN).await?;
     keep_an_owner(&state, &site.id, &user_id).await?;
     let Some(role) = accounts::remove_member(&state.redis, &site.id, &user_id).await? else {
-        return Err(ControlError::new(
+        return Err(ApiError::new(
+            Shape::Control,
             StatusCode::NOT_FOUND,
             "not_found",
             "no such member of this site",
@@ -200,7 +204,7 @@ pub async fn invite_audit(
     State(state): State<AppState>,
     Caller(who): Caller,
     body: Bytes,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let m = object(&body)?;
     let site_key = m.get("siteId").and_then(Value::as_str).unwrap_or_default();
     let site = access::site(&state, &who, site_key, Need::MEMBER).await?;
@@ -209,14 +213,14 @@ pub async fn invite_audit(
         Some(v) => v
             .as_u64()
             .filter(|l| (1..=200).contains(l))
-            .ok_or_else(|| ControlError::invalid("limit", "must be an integer from 1 to 200"))?,
+            .ok_or_else(|| ApiError::invalid("limit", "must be an integer from 1 to 200"))?,
     } as usize;
     let offset = match m.get("offset") {
         None | Some(Value::Null) => 0,
         Some(v) => v
             .as_u64()
             .filter(|o| *o <= 1_000_000)
-            .ok_or_else(|| ControlError::invalid("offset", "must be a non-negative integer"))?,
+            .ok_or_else(|| ApiError::invalid("offset", "must be a non-negative integer"))?,
     } as usize;
     let email_query = m
         .get("emailQuery")

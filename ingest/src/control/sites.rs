@@ -12,9 +12,10 @@ use redis::AsyncCommands;
 use serde_json::{json, Map, Value};
 
 use super::audit;
-use super::reply::{object, ok, ControlError};
+use super::reply::{object, ok};
 use crate::app::state::AppState;
 use crate::auth::{access, Caller, Need, Principal, SignedIn};
+use crate::http::error::ApiError;
 use crate::http::fields;
 
 /// How long the previous secret keeps working after a rotation.
@@ -34,11 +35,11 @@ pub fn public_view(site: &Site) -> Value {
     })
 }
 
-fn required_str<'a>(m: &'a Map<String, Value>, field: &str) -> Result<&'a str, ControlError> {
+fn required_str<'a>(m: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
     match m.get(field) {
         Some(Value::String(s)) => Ok(s),
-        None | Some(Value::Null) => Err(ControlError::invalid(field, "is required")),
-        Some(_) => Err(ControlError::invalid(field, "must be a string")),
+        None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),
+        Some(_) => Err(ApiError::invalid(field, "must be a string")),
     }
 }
 
@@ -51,7 +52,7 @@ async fn refresh_cache(state: &AppState) {
 }
 
 /// Creates a site owned by `owner` and records it.
-async fn create_owned(state: &AppState, owner: &User, new: NewSite) -> Result<Site, ControlError> {
+async fn create_owned(state: &AppState, owner: &User, new: NewSite) -> Result<Site, ApiError> {
     let site = sites::create(&state.redis, new).await?;
     accounts::set_member(&state.redis, &site.id, &owner.id, Role::Owner).await?;
     refresh_cache(state).await;
@@ -72,12 +73,12 @@ pub async fn create(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     body: Bytes,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let m = object(&body)?;
-    let name = fields::text(required_str(&m, "name")?, 100)
-        .map_err(|e| ControlError::invalid("name", e))?;
-    let domain = fields::domain(required_str(&m, "domain")?)
-        .map_err(|e| ControlError::invalid("domain", e))?;
+    let name =
+        fields::text(required_str(&m, "name")?, 100).map_err(|e| ApiError::invalid("name", e))?;
+    let domain =
+        fields::domain(required_str(&m, "domain")?).map_err(|e| ApiError::invalid("domain", e))?;
     let new = NewSite {
         public_id: None,
         name,
@@ -98,9 +99,9 @@ pub async fn create(
 pub async fn create_test_site(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let marker = state.redis.key(&["user_test_site", &user.id]);
-    let mut c = state.redis.conn().await.map_err(ControlError::from)?;
+    let mut c = state.redis.conn().await.map_err(ApiError::from)?;
     let existing: Option<String> = c.get(&marker).await?;
     if let Some(site) = match existing {
         Some(id) => sites::get(&state.redis, &id).await?,
@@ -135,7 +136,7 @@ pub async fn create_test_site(
 pub async fn mine(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let mut out = Vec::new();
     for id in accounts::sites_of(&state.redis, &user.id).await? {
         let (Some(site), Some(role)) = (
@@ -156,15 +157,15 @@ pub async fn get(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::MEMBER).await?;
     Ok(ok(StatusCode::OK, json!({ "site": public_view(&site) })))
 }
 
 /// Applies the fields of a PATCH body to `site`; unknown fields are refused (a typo must not pass).
-fn apply_patch(site: &mut Site, m: &Map<String, Value>) -> Result<(), ControlError> {
+fn apply_patch(site: &mut Site, m: &Map<String, Value>) -> Result<(), ApiError> {
     for (field, value) in m {
-        let bad = |e: String| ControlError::invalid(field, e);
+        let bad = |e: String| ApiError::invalid(field, e);
         let s = || value.as_str().ok_or_else(|| bad("must be a string".into()));
         match field.as_str() {
             "name" => site.name = fields::text(s()?, 100).map_err(bad)?,
@@ -198,7 +199,7 @@ pub async fn patch(
     Caller(who): Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::OWN).await?;
     let m = object(&body)?;
     let mut changed = (*site).clone();
@@ -223,7 +224,7 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> Result<Response, ControlError> {
+) -> Result<Response, ApiError> {
     let site = access::site(&state, &who, &id, Need::OWN).await?;
     // Read the stored record, not the edge's copy: the copy may be a few seconds old.
     let current = sites::get(&state.redis, &site.id)

@@ -19,8 +19,8 @@ use crate::app::state::AppState;
 use crate::auth;
 use crate::auth::keys::{KeyRecord, Scope};
 use crate::http::dialect::{self, Dialect};
-use crate::http::event_error::EventError;
-use crate::http::seed003::success;
+use crate::http::error::ApiError;
+use crate::http::reply::success;
 use crate::limits::Rule;
 
 /// What became of one event.
@@ -32,17 +32,17 @@ enum Outcome {
     Failed(String),
 }
 
-fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Value, EventError> {
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     let body = body.map_err(|e| {
         let msg = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             "body exceeds 1 MB".to_string()
         } else {
             e.body_text()
         };
-        EventError::invalid(Dialect::EventApi, "body", msg)
+        ApiError::field(Dialect::EventApi, "body", msg)
     })?;
     crate::http::fields::json::parse(&body).map_err(|e| {
-        EventError::invalid(
+        ApiError::field(
             Dialect::EventApi,
             "body",
             format!("body is not valid JSON: {e}"),
@@ -56,10 +56,10 @@ pub async fn authenticate(
     headers: &HeaderMap,
     dialect: Dialect,
     scope: Scope,
-) -> Result<KeyRecord, EventError> {
+) -> Result<KeyRecord, ApiError> {
     auth::api_key(state, headers, scope)
         .await
-        .map_err(|e| EventError::auth(dialect, e))
+        .map_err(|e| ApiError::auth(dialect, e))
 }
 
 fn event_id(dialect: Dialect, site: &str, client_id: Option<&str>) -> String {
@@ -82,11 +82,11 @@ async fn ingest(
     dialect: Dialect,
     valid: Vec<(usize, ValidEvent)>,
     outcomes: &mut [Option<Outcome>],
-) -> Result<(), EventError> {
+) -> Result<(), ApiError> {
     let rule = Rule::per_minute("events", u64::from(key.rate_per_minute));
     let decision = state.limiter.check(&rule, &key.id, valid.len() as u64);
     if !decision.allowed {
-        return Err(EventError::rate_limited(
+        return Err(ApiError::rate_limited(
             dialect,
             format!(
                 "this API key may send {} events per minute",
@@ -136,7 +136,7 @@ async fn ingest(
             idempotency_key: e.client_id.clone(),
             dialect: dialect.name().to_string(),
         };
-        let payload = encode(&record).map_err(|err| EventError::internal(dialect, &err))?;
+        let payload = encode(&record).map_err(|err| ApiError::ingestion(dialect, &err))?;
         records.push(OutRecord {
             topic: state.topics.name(Topic::ProductEvents),
             key: format!("{site}:{}", record.user_id).into_bytes(),
@@ -185,7 +185,7 @@ async fn single_inner(
         .await
         .map_err(IntoResponse::into_response)?;
     let event = validate(dialect, &body, now_ms())
-        .map_err(|p| EventError::invalid(dialect, &p.field, p.message).into_response())?;
+        .map_err(|p| ApiError::field(dialect, &p.field, p.message).into_response())?;
     let mut outcomes = vec![None];
     ingest(state, &key, dialect, vec![(0, event)], &mut outcomes)
         .await
@@ -205,7 +205,7 @@ async fn single_inner(
             StatusCode::OK,
             json!({ "eventId": id, "accepted": false, "duplicate": true, "message": "Event already processed (duplicate)" }),
         ),
-        (d, _) => EventError::internal(d, &"event not acknowledged by the broker").into_response(),
+        (d, _) => ApiError::ingestion(d, &"event not acknowledged by the broker").into_response(),
     })
 }
 
@@ -224,7 +224,7 @@ async fn batch_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, EventError> {
+) -> Result<Response, ApiError> {
     let body = read_body(body)?;
     let dialect = dialect::of_batch(&body);
     let key = authenticate(state, headers, dialect, Scope::Ingest).await?;
@@ -233,7 +233,7 @@ async fn batch_inner(
         (Value::Object(o), Dialect::EventProcessor) => match o.get("events") {
             Some(Value::Array(a)) => a.clone(),
             _ => {
-                return Err(EventError::invalid(
+                return Err(ApiError::field(
                     dialect,
                     "events",
                     "events must be an array",
@@ -241,7 +241,7 @@ async fn batch_inner(
             }
         },
         _ => {
-            return Err(EventError::invalid(
+            return Err(ApiError::field(
                 dialect,
                 "body",
                 "a batch is a JSON array of events (or { \"events\": [...] })",
@@ -249,7 +249,7 @@ async fn batch_inner(
         }
     };
     if events.is_empty() || events.len() > MAX_BATCH_EVENTS {
-        return Err(EventError::invalid(
+        return Err(ApiError::field(
             dialect,
             "events",
             format!("a batch holds 1 to {MAX_BATCH_EVENTS} events"),

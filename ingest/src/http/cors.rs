@@ -69,11 +69,12 @@ impl Cors {
 
 fn forbidden() -> ApiError {
     crate::ops::metrics::rejected("cors", "origin_not_allowed");
-    ApiError {
-        status: StatusCode::FORBIDDEN,
-        code: "origin_not_allowed",
-        message: "this origin may not send events here".into(),
-    }
+    ApiError::new(
+        crate::http::error::Shape::Tracking,
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        "this origin may not send events here",
+    )
 }
 
 /// Middleware for the tracking routes.

@@ -1,12 +1,11 @@
-//! The HTTP pieces every feature shares: the error shapes of each seed dialect (`error` for tracking and
-//! our own routes, `seed003`, `event_error` by `dialect`), extractors, request ids, CORS, and the one set of
+//! The HTTP pieces every feature shares: the one error kind rendered in each seed's shape (`error`), the
+//! event dialects (`dialect`), success shapes (`reply`), extractors, request ids, CORS, and the one set of
 //! field validators (`fields`).
 
 pub mod cors;
 pub mod dialect;
 pub mod error;
-pub mod event_error;
 pub mod extract;
 pub mod fields;
+pub mod reply;
 pub mod request_id;
-pub mod seed003;

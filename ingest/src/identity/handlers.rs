@@ -9,8 +9,9 @@ use opsmantik_runtime::accounts;
 use serde_json::{json, Value};
 
 use super::codes::{self, Check};
-use crate::auth::{sessions, sha256_hex, AuthError, SignedIn};
-use crate::http::seed003::{success, Failure};
+use crate::auth::{sessions, sha256_hex, SignedIn};
+use crate::http::error::{ApiError, Shape};
+use crate::http::reply::success;
 use crate::limits::Rule;
 
 /// Sign-in codes per e-mail address.
@@ -18,41 +19,45 @@ const CODES_RULE: Rule = Rule::per("auth_codes", codes::CODES_PER_EMAIL, codes::
 use crate::app::state::AppState;
 use crate::http::extract::ClientAddr;
 
-/// Seed-003 shape of an access refusal on the identity routes.
-impl From<AuthError> for Failure {
-    fn from(e: AuthError) -> Self {
-        Failure::new(e.status(), e.code(), e.message())
-    }
+/// 400 `VALIDATION_ERROR` in seed 003's shape.
+fn validation(message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        Shape::Seed003,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        message,
+    )
 }
 
-fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, Failure> {
+fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     match crate::http::fields::json::parse(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(Failure::validation("body must be a JSON object")),
+        _ => Err(validation("body must be a JSON object")),
     }
 }
 
-fn string_field<'a>(m: &'a serde_json::Map<String, Value>, f: &str) -> Result<&'a str, Failure> {
+fn string_field<'a>(m: &'a serde_json::Map<String, Value>, f: &str) -> Result<&'a str, ApiError> {
     m.get(f)
         .and_then(Value::as_str)
-        .ok_or_else(|| Failure::validation(format!("`{f}` is required and must be a string")))
+        .ok_or_else(|| validation(format!("`{f}` is required and must be a string")))
 }
 
-fn email_of(m: &serde_json::Map<String, Value>) -> Result<String, Failure> {
+fn email_of(m: &serde_json::Map<String, Value>) -> Result<String, ApiError> {
     let email = string_field(m, "email")?.trim().to_ascii_lowercase();
     if crate::http::fields::valid_email(&email) {
         Ok(email)
     } else {
-        Err(Failure::validation("`email` is not a valid email address"))
+        Err(validation("`email` is not a valid email address"))
     }
 }
 
-fn store_error(e: redis::RedisError) -> Failure {
-    Failure::internal("AUTH_STORE_ERROR", &e)
+fn store_error(e: redis::RedisError) -> ApiError {
+    ApiError::internal(Shape::Seed003, "AUTH_STORE_ERROR", &e)
 }
 
-fn too_many(what: &str, retry_after: u64) -> Failure {
-    Failure::new(
+fn too_many(what: &str, retry_after: u64) -> ApiError {
+    ApiError::new(
+        Shape::Seed003,
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMITED",
         format!("too many {what}; retry later"),
@@ -61,7 +66,7 @@ fn too_many(what: &str, retry_after: u64) -> Failure {
 }
 
 /// Limits sign-in requests per client IP.
-fn limit_ip(state: &AppState, peer: Option<SocketAddr>) -> Result<(), Failure> {
+fn limit_ip(state: &AppState, peer: Option<SocketAddr>) -> Result<(), ApiError> {
     let ip = peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string());
     let rule = Rule::per_minute("auth_ip", u64::from(state.identity.auth_rate_per_minute));
     let d = state.limiter.check(&rule, &ip, 1);
@@ -75,7 +80,7 @@ pub async fn request_code(
     State(state): State<AppState>,
     ClientAddr(peer): ClientAddr,
     body: axum::body::Bytes,
-) -> Result<Response, Failure> {
+) -> Result<Response, ApiError> {
     limit_ip(&state, peer)?;
     let email = email_of(&parse_body(&body)?)?;
     // Counted by the address's hash: e-mail addresses stay out of Redis key names.
@@ -92,7 +97,7 @@ pub async fn request_code(
         .mailer
         .send_code(&email, &code)
         .await
-        .map_err(|e| Failure::internal("CODE_DELIVERY_ERROR", &e))?;
+        .map_err(|e| ApiError::internal(Shape::Seed003, "CODE_DELIVERY_ERROR", &e))?;
     Ok(success(
         StatusCode::OK,
         json!({ "message": format!("Verification code sent to {email}") }),
@@ -104,20 +109,21 @@ pub async fn verify(
     State(state): State<AppState>,
     ClientAddr(peer): ClientAddr,
     body: axum::body::Bytes,
-) -> Result<Response, Failure> {
+) -> Result<Response, ApiError> {
     limit_ip(&state, peer)?;
     let m = parse_body(&body)?;
     let email = email_of(&m)?;
     let code = string_field(&m, "code")?;
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Failure::validation("`code` must be 6 digits"));
+        return Err(validation("`code` must be 6 digits"));
     }
     if codes::check_code(&state.redis, &email, code)
         .await
         .map_err(store_error)?
         != Check::Valid
     {
-        return Err(Failure::new(
+        return Err(ApiError::new(
+            Shape::Seed003,
             StatusCode::UNAUTHORIZED,
             "INVALID_CODE",
             "the code is wrong or expired",
@@ -130,7 +136,7 @@ pub async fn verify(
         .auth
         .jwt
         .issue(&user.id, &user.email, &user.role)
-        .map_err(|e| Failure::internal("TOKEN_ERROR", &e))?;
+        .map_err(|e| ApiError::internal(Shape::Seed003, "TOKEN_ERROR", &e))?;
     let ttl = state.auth.session_ttl_secs;
     let session = sessions::start(&state.redis, &user.email, ttl)
         .await
@@ -147,8 +153,8 @@ pub async fn verify(
 }
 
 /// The signed-in user (seed 003 shape, refusals included).
-pub async fn me(signed_in: Result<SignedIn, AuthError>) -> Result<Response, Failure> {
-    let SignedIn(user) = signed_in?;
+pub async fn me(signed_in: Result<SignedIn, ApiError>) -> Result<Response, ApiError> {
+    let SignedIn(user) = signed_in.map_err(|e| e.into_seed003("UNAUTHORIZED"))?;
     Ok(success(
         StatusCode::OK,
         json!({ "id": user.id, "email": user.email, "role": user.role, "createdAt": user.created_at }),
@@ -159,7 +165,7 @@ pub async fn me(signed_in: Result<SignedIn, AuthError>) -> Result<Response, Fail
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Response, Failure> {
+) -> Result<Response, ApiError> {
     if let Some(id) = sessions::presented(&headers) {
         sessions::end(&state.redis, id).await.map_err(store_error)?;
     }

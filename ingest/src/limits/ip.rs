@@ -6,12 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Limiter, Rule};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Shape};
 
 /// Which proxies' `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
@@ -112,19 +112,12 @@ pub async fn refusals_layer(
 
 fn too_many(limit: &IpLimit, retry_after: u64) -> Response {
     crate::ops::metrics::rejected(limit.rule.name, "rate_limited");
-    let mut r = ApiError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "rate_limited",
-        message: format!(
-            "too many requests from this address (at most {} per {} s); retry later",
-            limit.rule.limit,
-            limit.rule.window_ms / 1000
-        ),
-    }
-    .into_response();
-    r.headers_mut()
-        .insert("retry-after", HeaderValue::from(retry_after));
-    r
+    let message = format!(
+        "too many requests from this address (at most {} per {} s); retry later",
+        limit.rule.limit,
+        limit.rule.window_ms / 1000
+    );
+    ApiError::rate_limited(Shape::Tracking, message, retry_after).into_response()
 }
 
 #[cfg(test)]

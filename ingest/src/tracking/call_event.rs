@@ -85,6 +85,7 @@ fn validate(
         }
         Lookup::NotLoaded => {
             return Err(ApiError::unavailable(
+                crate::http::error::Shape::Tracking,
                 "sites_unavailable",
                 &"site list not loaded",
             ))
@@ -117,7 +118,9 @@ fn validate(
 }
 
 async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<Value>, ApiError> {
-    let payload = encode(&v.intent).map_err(|e| ApiError::unavailable("encode_failed", &e))?;
+    let payload = encode(&v.intent).map_err(|e| {
+        ApiError::unavailable(crate::http::error::Shape::Tracking, "encode_failed", &e)
+    })?;
     let key = format!("{}:{}", v.intent.site, v.intent.visitor).into_bytes();
     state
         .publish(
@@ -196,11 +199,12 @@ pub async fn v2(
 
 fn unauthorized(code: &'static str, message: &str) -> ApiError {
     crate::ops::metrics::rejected("call_event_v2", code);
-    ApiError {
-        status: StatusCode::UNAUTHORIZED,
+    ApiError::new(
+        crate::http::error::Shape::Tracking,
+        StatusCode::UNAUTHORIZED,
         code,
-        message: message.into(),
-    }
+        message,
+    )
 }
 
 fn refused(e: SignatureError) -> ApiError {
@@ -215,11 +219,13 @@ fn refused(e: SignatureError) -> ApiError {
 /// Remembers a signature for twice the timestamp window; `false` when it was seen before.
 async fn claim_signature(state: &AppState, site: &str, signature: &str) -> Result<bool, ApiError> {
     let key = state.redis.site_key("callsig", site, signature);
-    let mut c = state
-        .redis
-        .conn()
-        .await
-        .map_err(|e| ApiError::unavailable("replay_store_unavailable", &e))?;
+    let mut c = state.redis.conn().await.map_err(|e| {
+        ApiError::unavailable(
+            crate::http::error::Shape::Tracking,
+            "replay_store_unavailable",
+            &e,
+        )
+    })?;
     let set: Option<String> = redis::cmd("SET")
         .arg(&key)
         .arg(1)
@@ -228,6 +234,12 @@ async fn claim_signature(state: &AppState, site: &str, signature: &str) -> Resul
         .arg(2 * signature::WINDOW_SECS)
         .query_async(&mut c)
         .await
-        .map_err(|e| ApiError::unavailable("replay_store_unavailable", &e))?;
+        .map_err(|e| {
+            ApiError::unavailable(
+                crate::http::error::Shape::Tracking,
+                "replay_store_unavailable",
+                &e,
+            )
+        })?;
     Ok(set.is_some())
 }

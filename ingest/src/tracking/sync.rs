@@ -51,6 +51,7 @@ pub async fn post(
         }
         Lookup::NotLoaded => {
             return Err(ApiError::unavailable(
+                crate::http::error::Shape::Tracking,
                 "sites_unavailable",
                 &"site list not loaded",
             ))
@@ -59,7 +60,9 @@ pub async fn post(
     state.cors.check(&headers, &site)?;
     let mut record = tracking_hit(hit, received_at, &headers);
     record.site = site.public_id.clone();
-    let payload = encode(&record).map_err(|e| ApiError::unavailable("encode_failed", &e))?;
+    let payload = encode(&record).map_err(|e| {
+        ApiError::unavailable(crate::http::error::Shape::Tracking, "encode_failed", &e)
+    })?;
     let out = OutRecord {
         topic: state.topics.name(Topic::Tracking),
         key: record.key().into_bytes(),
@@ -79,11 +82,12 @@ pub async fn diag(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     if q.get("diag").map(String::as_str) != Some("1") {
-        return Err(ApiError {
-            status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
-            code: "method_not_allowed",
-            message: "use POST (GET only with ?diag=1)".into(),
-        });
+        return Err(ApiError::new(
+            crate::http::error::Shape::Tracking,
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "use POST (GET only with ?diag=1)",
+        ));
     }
     let present: Vec<&str> = GEO_HEADERS
         .iter()
