@@ -228,6 +228,51 @@ async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
     .await;
     assert!(r.body["site"].get("secret").is_none(), "never shown again");
 
+    // Invitations: 20 an hour per inviter and site (the refused demotion above was one); every attempt is in
+    // the site's invite log with its outcome.
+    let mut accepted = 0;
+    let limited = loop {
+        let body = json!({ "email": format!("guest{accepted}@edges.example"), "site_id": site });
+        let r = send(
+            p.http
+                .post(p.url("/api/customers/invite"))
+                .bearer_auth(&owner)
+                .json(&body),
+        )
+        .await;
+        if r.status == 429 {
+            break r;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+        accepted += 1;
+        assert!(accepted <= 20, "no limit");
+    };
+    assert_eq!(accepted, 19);
+    assert_eq!(limited.body["error"], "rate_limited");
+    assert!(limited.headers["retry-after"].to_str()?.parse::<u64>()? > 60);
+    let audit = |query: serde_json::Value| {
+        let req = p
+            .http
+            .post(p.url("/api/customers/invite-audit"))
+            .bearer_auth(&owner)
+            .json(&query);
+        async move { send(req).await }
+    };
+    let r = audit(json!({ "siteId": site, "outcome": "rate_limited_actor" })).await;
+    assert_eq!(r.body["audit"]["total"], 1, "{}", r.body);
+    // guest1 and guest10–guest19 (the last one refused), newest first, five a page.
+    let r = audit(json!({ "siteId": site, "emailQuery": "guest1", "limit": 5 })).await;
+    assert_eq!(r.body["audit"]["total"], 11, "{}", r.body);
+    let rows = r.body["audit"]["rows"].as_array().unwrap();
+    assert_eq!(
+        (rows.len(), rows[0]["email"].as_str()),
+        (5, Some("guest19@edges.example"))
+    );
+    assert_eq!(rows[0]["outcome"], "rate_limited_actor");
+    assert_eq!(rows[1]["outcome"], "membership_created");
+    let r = audit(json!({ "siteId": site, "limit": 500 })).await;
+    assert_eq!(r.status, 400, "limit is 1 to 200");
+
     // Every control action is in the audit log in ClickHouse.
     wait_for("audit rows", Duration::from_secs(90), || async {
         let actions = env
