@@ -15,6 +15,7 @@
 //! If Redis is down each instance limits on its own counts (fail open) and
 //! `edge_rate_limit_sync_failures_total` says so.
 
+mod counts;
 pub mod ip;
 
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue};
 use opsmantik_runtime::redis::Store;
 use tokio_util::sync::CancellationToken;
+
+use counts::Table;
 
 /// How often an instance shares its counts.
 pub const SYNC_EVERY: Duration = Duration::from_millis(250);
@@ -94,31 +97,20 @@ impl Decision {
     }
 }
 
-/// (rule name, subject, window index).
-type Key = (&'static str, String, u64);
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Count {
-    /// Global total after the last sync (all instances, ours included).
-    synced: u64,
-    /// Counted here, sent to Redis by the sync under way, not in `synced` yet.
-    in_flight: u64,
-    /// Counted here since the last sync.
-    pending: u64,
-    /// The window length, to sweep it and set its Redis expiry.
+/// One window's count on its way to Redis.
+#[derive(Debug)]
+struct Outgoing {
+    rule: &'static str,
+    subject: String,
+    window: u64,
+    sent: u64,
     window_ms: u64,
-}
-
-impl Count {
-    fn total(&self) -> u64 {
-        self.synced + self.in_flight + self.pending
-    }
 }
 
 /// The limiter of one edge instance. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct Limiter {
-    counts: Arc<Mutex<HashMap<Key, Count>>>,
+    counts: Arc<Mutex<Table>>,
     /// Rung when a subject is seen for the first time, so the sync learns its global count at once
     /// instead of at the next tick.
     first_sight: Arc<tokio::sync::Notify>,
@@ -157,82 +149,109 @@ impl Limiter {
                 retry_after: 0,
             };
         }
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = window
-            .checked_sub(1)
-            .and_then(|p| counts.get(&(rule.name, subject.to_string(), p)))
-            .map_or(0, Count::total);
-        let key = (rule.name, subject.to_string(), window);
-        if previous == 0 && !counts.contains_key(&key) {
-            self.first_sight.notify_one();
-        }
-        let current = counts.entry(key).or_default();
-        current.window_ms = w;
+        let mut table = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let subjects = table.entry(rule.name).or_default();
+        let held = subjects.get_mut(subject);
+        let previous = held
+            .as_ref()
+            .and_then(|h| window.checked_sub(1).and_then(|p| h.get(p)))
+            .map_or(0, |c| c.total());
+        let current = held
+            .as_ref()
+            .and_then(|h| h.get(window))
+            .map_or(0, |c| c.total());
         // The previous window's share that still overlaps the sliding window.
         let carried = (previous * (w - into)).div_ceil(w);
-        let used = carried + current.total();
-        if used + cost <= rule.limit {
-            if commit {
-                current.pending += cost;
-            }
-            let remaining = rule.limit - used - cost;
+        let used = carried + current;
+        if used + cost > rule.limit {
             return Decision {
-                allowed: true,
+                allowed: false,
                 limit: rule.advertised,
-                remaining,
+                remaining: rule.limit.saturating_sub(used),
                 reset,
-                retry_after: 0,
+                retry_after: retry_after(rule.limit, previous, current + cost, w, into),
             };
         }
+        if commit {
+            let windows = match held {
+                Some(h) => h,
+                None => {
+                    self.first_sight.notify_one();
+                    subjects.entry(subject.to_string()).or_default()
+                }
+            };
+            windows.window_ms = w;
+            windows.current_mut(window).pending += cost;
+        }
         Decision {
-            allowed: false,
+            allowed: true,
             limit: rule.advertised,
-            remaining: rule.limit.saturating_sub(used),
+            remaining: rule.limit - used - cost,
             reset,
-            retry_after: retry_after(rule.limit, previous, current.total() + cost, w, into),
+            retry_after: 0,
         }
     }
 
     /// One sync with Redis: adds every pending count to the shared counters, learns the totals, and forgets
     /// windows that ended.
     pub async fn sync(&self, store: &Store) -> redis::RedisResult<()> {
-        let now = now_ms();
-        let batch: Vec<(Key, u64, u64)> = {
-            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            counts.retain(|k, c| (k.2 + 2) * c.window_ms.max(1) > now);
-            counts
-                .iter_mut()
-                .map(|(k, c)| {
-                    c.in_flight = std::mem::take(&mut c.pending);
-                    (k.clone(), c.in_flight, c.window_ms)
-                })
-                .collect()
-        };
+        let batch = self.take_pending(now_ms());
         if batch.is_empty() {
             return Ok(());
         }
         let mut pipe = redis::pipe();
-        for ((name, subject, window), n, window_ms) in &batch {
-            let key = store.key(&["ratelimit", name, subject, &window.to_string()]);
-            let ttl = (2 * window_ms).div_ceil(1000) + 5;
-            pipe.incr(&key, *n).expire(&key, ttl as i64).ignore();
+        for b in &batch {
+            let key = store.key(&["ratelimit", b.rule, &b.subject, &b.window.to_string()]);
+            let ttl = (2 * b.window_ms).div_ceil(1000) + 5;
+            pipe.incr(&key, b.sent).expire(&key, ttl as i64).ignore();
         }
         let totals: Result<Vec<u64>, _> = match store.conn().await {
             Ok(mut c) => pipe.query_async(&mut c).await,
             Err(e) => Err(e),
         };
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        for (i, (key, n, _)) in batch.iter().enumerate() {
-            if let Some(c) = counts.get_mut(key) {
+        let mut table = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, b) in batch.iter().enumerate() {
+            let held = table.get_mut(b.rule).and_then(|s| s.get_mut(&b.subject));
+            let Some(windows) = held else { continue };
+            if let Some(slot) = windows
+                .slots
+                .iter_mut()
+                .find(|s| s.used && s.window == b.window)
+            {
+                let c = &mut slot.count;
                 c.in_flight = 0;
                 match &totals {
-                    Ok(t) => c.synced = t.get(i).copied().unwrap_or(c.synced + n),
+                    Ok(t) => c.synced = t.get(i).copied().unwrap_or(c.synced + b.sent),
                     // Keep limiting on what this instance saw.
-                    Err(_) => c.synced += n,
+                    Err(_) => c.synced += b.sent,
                 }
             }
         }
         totals.map(|_| ())
+    }
+
+    /// Forgets subjects whose windows ended, and moves every live window's pending count in flight.
+    fn take_pending(&self, now: u64) -> Vec<Outgoing> {
+        let mut table = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = Vec::new();
+        for (rule, subjects) in table.iter_mut() {
+            subjects.retain(|_, windows| !windows.expired(now));
+            for (subject, windows) in subjects.iter_mut() {
+                let window_ms = windows.window_ms;
+                for slot in windows.slots.iter_mut().filter(|s| s.used) {
+                    slot.count.in_flight = std::mem::take(&mut slot.count.pending);
+                    batch.push(Outgoing {
+                        rule,
+                        subject: subject.clone(),
+                        window: slot.window,
+                        sent: slot.count.in_flight,
+                        window_ms,
+                    });
+                }
+            }
+        }
+        table.retain(|_, subjects| !subjects.is_empty());
+        batch
     }
 
     /// Syncs every [`SYNC_EVERY`] until `shutdown`.
@@ -260,7 +279,8 @@ impl Limiter {
 
     /// How many counters are held (for tests of the sweep).
     pub fn len(&self) -> usize {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner()).len()
+        let table = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        table.values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
