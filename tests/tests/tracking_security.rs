@@ -290,6 +290,32 @@ async fn the_sites_command_creates_and_lists_without_showing_secrets() -> anyhow
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn setup_moves_site_records_of_older_versions_to_their_hash_tagged_keys() -> anyhow::Result<()>
+{
+    let env = Env::new("site_keys").await?;
+    let site = env.create_site("old", &[]).await?;
+    // Put the record where versions before the `{id}` hash tag kept it.
+    let store = env.redis()?;
+    let mut c = store.conn().await?;
+    let new_key = store.key(&["site", &format!("{{{}}}", site.id)]);
+    let _: () = redis::cmd("RENAME")
+        .arg(&new_key)
+        .arg(store.key(&["site", &site.id]))
+        .query_async(&mut c)
+        .await?;
+    assert!(opsmantik_ingest::sites::list(&store).await?.is_empty());
+    let (ok, out) = run_to_end(Binary::Admin, &env.vars(), &["setup"]);
+    assert!(ok && out.contains("hash-tagged keys: 1"), "{out}");
+    assert_eq!(opsmantik_ingest::sites::list(&store).await?, vec![site]);
+    let (ok, out) = run_to_end(Binary::Admin, &env.vars(), &["setup"]);
+    assert!(
+        ok && out.contains("hash-tagged keys: 0"),
+        "idempotent: {out}"
+    );
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn per_ip_limits_are_shared_by_every_edge() -> anyhow::Result<()> {
     let env = Env::new("ip_limit").await?;
     let site = env.create_site("limits", &[]).await?.public_id;

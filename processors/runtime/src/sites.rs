@@ -189,6 +189,23 @@ fn from_fields(m: HashMap<String, String>) -> Option<Site> {
     })
 }
 
+/// Moves site records written before the `{id}` hash tag (`site:<id>`) to their key (`site:{<id>}`);
+/// returns how many moved. Idempotent; `opsmantik-admin setup` runs it.
+pub async fn migrate_record_keys(store: &Store) -> ::redis::RedisResult<usize> {
+    let mut c = store.conn().await?;
+    let ids: Vec<String> = c.smembers(store.key(&["sites"])).await?;
+    let mut moved = 0;
+    for id in ids {
+        let old = store.key(&["site", &id]);
+        let exists: bool = c.exists(&old).await?;
+        if exists && old != record_key(store, &id) {
+            let renamed: bool = c.rename_nx(&old, record_key(store, &id)).await?;
+            moved += usize::from(renamed);
+        }
+    }
+    Ok(moved)
+}
+
 /// Every site.
 pub async fn list(store: &Store) -> ::redis::RedisResult<Vec<Site>> {
     let mut c = store.conn().await?;

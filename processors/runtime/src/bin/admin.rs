@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create topics and apply migrations.
+    /// Create topics, apply migrations, move site records written by older versions to their keys.
     Setup,
     /// Create the catalog's topics.
     Topics,
@@ -94,6 +94,11 @@ async fn main() -> anyhow::Result<()> {
     if matches!(cli.command, Command::Setup | Command::Topics) {
         let created = opsmantik_runtime::kafka::create_topics(&cli.kafka).await?;
         println!("topics: {} created, the rest existed", created.len());
+    }
+    if matches!(cli.command, Command::Setup) {
+        let store = Store::new(&cli.redis)?;
+        let moved = opsmantik_runtime::sites::migrate_record_keys(&store).await?;
+        println!("site records moved to their hash-tagged keys: {moved}");
     }
     if matches!(cli.command, Command::Setup | Command::Migrate) {
         let applied = opsmantik_runtime::clickhouse::migrate(&cli.clickhouse).await?;
