@@ -121,7 +121,7 @@ async fn bad_input_gets_a_400_naming_the_reason() -> anyhow::Result<()> {
         (r#"{"s":"a","sid":"b"}"#, "missing_field", "`u`"),
         (r#"{"s":"a","u":"x","sid":["b"]}"#, "invalid_field", "`sid`"),
         (big.as_str(), "payload_too_large", "size limit"),
-        // Found by an adversarial probe: each used to be stored changed, or at all.
+        // Each of these used to be stored changed, or stored at all.
         (
             r#"{"s":"a","s":"b","u":"x","sid":"c"}"#,
             "invalid_json",
