@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 use crate::http::error::FieldError;
+use crate::http::fields::{self, StringProblem, StringRule};
 
 /// The event types of seed 004.
 pub const EVENT_TYPES: [&str; 8] = [
@@ -61,8 +62,7 @@ impl ListQuery {
 
 /// RFC 3339 → ms since the epoch, within the storable range.
 pub fn parse_time(field: &str, value: &str) -> Result<i64, FieldError> {
-    crate::http::fields::rfc3339_ms(value)
-        .map_err(|e| FieldError::new(field, format!("{field} {e}")))
+    fields::rfc3339_ms(value).map_err(|e| FieldError::new(field, format!("{field} {e}")))
 }
 
 /// ms since the epoch → RFC 3339 UTC (`Z`, milliseconds only when there are some).
@@ -101,14 +101,15 @@ fn required_str<'a>(
     field: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<&'a str> {
-    match obj.get(field) {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new(field, format!("{field} is required")));
-            None
-        }
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            errors.push(FieldError::new(field, format!("{field} must be a string")));
+    let rule = StringRule::bytes(usize::MAX, true);
+    match fields::string(obj, field, rule) {
+        Ok(s) => s,
+        Err(p) => {
+            let what = match p {
+                StringProblem::NotAString => "must be a string",
+                _ => "is required",
+            };
+            errors.push(FieldError::new(field, format!("{field} {what}")));
             None
         }
     }
@@ -116,7 +117,7 @@ fn required_str<'a>(
 
 /// Validates a `POST /callflow/events` body.
 pub fn validate_event(body: &[u8]) -> Result<NewEvent, Vec<FieldError>> {
-    let value: Value = crate::http::fields::json::parse(body).map_err(|e| {
+    let value: Value = fields::json::parse(body).map_err(|e| {
         vec![FieldError::new(
             "body",
             format!("body is not valid JSON: {e}"),

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::http::dialect::Dialect;
+use crate::http::fields::{self, StringProblem, StringRule};
 
 const MAX_NAME: usize = 100;
 const MAX_ID: usize = 128;
@@ -42,19 +43,15 @@ fn text(
     max: usize,
     required: bool,
 ) -> Result<Option<String>, Problem> {
-    match obj.get(field) {
-        None | Some(Value::Null) if required => Err(problem(field, format!("{field} is required"))),
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if required && s.trim().is_empty() => {
-            Err(problem(field, format!("{field} is required")))
-        }
-        Some(Value::String(s)) if s.chars().count() > max => Err(problem(
-            field,
-            format!("{field} must be at most {max} characters"),
-        )),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(problem(field, format!("{field} must be a string"))),
-    }
+    fields::string(obj, field, StringRule::chars(max, required))
+        .map(|s| s.map(str::to_string))
+        .map_err(|p| match p {
+            StringProblem::Missing => problem(field, format!("{field} is required")),
+            StringProblem::NotAString => problem(field, format!("{field} must be a string")),
+            StringProblem::TooLong { max, .. } => {
+                problem(field, format!("{field} must be at most {max} characters"))
+            }
+        })
 }
 
 fn object(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, Problem> {
@@ -83,9 +80,7 @@ fn time(
 ) -> Result<i64, Problem> {
     match text(obj, field, 64, required)? {
         None => Ok(now_ms),
-        Some(t) => {
-            crate::http::fields::rfc3339_ms(&t).map_err(|e| problem(field, format!("{field} {e}")))
-        }
+        Some(t) => fields::rfc3339_ms(&t).map_err(|e| problem(field, format!("{field} {e}"))),
     }
 }
 
@@ -98,8 +93,7 @@ fn id(
 ) -> Result<Option<String>, Problem> {
     let value = text(obj, field, max, required)?;
     if let Some(v) = &value {
-        crate::http::fields::client_text(v, usize::MAX)
-            .map_err(|e| problem(field, format!("{field} {e}")))?;
+        fields::client_text(v, usize::MAX).map_err(|e| problem(field, format!("{field} {e}")))?;
     }
     Ok(value)
 }

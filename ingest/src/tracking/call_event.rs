@@ -17,7 +17,9 @@ use crate::app::state::AppState;
 use crate::auth::signature::{self, SignatureError};
 use crate::http::error::ApiError;
 use crate::http::extract::LimitedBody;
+use crate::http::fields::StringRule;
 use crate::sites::{Lookup, Site};
+use crate::tracking::payload::string_field;
 
 const MATCH_WINDOW_MS: i64 = 30 * 60 * 1000;
 
@@ -31,26 +33,8 @@ fn text(
     max: usize,
     required: bool,
 ) -> Result<Option<String>, ApiError> {
-    match obj.get(field) {
-        None | Some(Value::Null) if required => Err(ApiError::bad_request(
-            "missing_field",
-            format!("field `{field}` is required"),
-        )),
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if required && s.trim().is_empty() => Err(ApiError::bad_request(
-            "missing_field",
-            format!("field `{field}` is required"),
-        )),
-        Some(Value::String(s)) if s.len() > max => Err(ApiError::bad_request(
-            "invalid_field",
-            format!("field `{field}` is longer than {max} bytes"),
-        )),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_field",
-            format!("field `{field}` must be a string"),
-        )),
-    }
+    string_field(obj, field, StringRule::bytes(max, required))
+        .map_err(|e| ApiError::bad_request(e.code, e.message))
 }
 
 /// A valid call event and its site.

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::http::fields::{self, StringProblem, StringRule};
+
 /// Top-level keys the edge understands; anything else is ignored and counted.
 const KNOWN: &[&str] = &[
     "s", "u", "url", "sid", "sm", "ec", "ea", "el", "ev", "meta", "r", "ts", "st",
@@ -56,19 +58,29 @@ fn missing(field: &str) -> ValidationError {
     }
 }
 
+/// A string field, worded as the tracking routes word problems.
+pub fn string_field(
+    obj: &Map<String, Value>,
+    field: &str,
+    rule: StringRule,
+) -> Result<Option<String>, ValidationError> {
+    fields::string(obj, field, rule)
+        .map(|s| s.map(str::to_string))
+        .map_err(|p| match p {
+            StringProblem::Missing => missing(field),
+            StringProblem::NotAString => invalid(field, "must be a string"),
+            StringProblem::TooLong { max, .. } => {
+                invalid(field, &format!("is longer than {max} bytes"))
+            }
+        })
+}
+
 fn opt_string(
     obj: &Map<String, Value>,
     field: &str,
     max: usize,
 ) -> Result<Option<String>, ValidationError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() > max => {
-            Err(invalid(field, &format!("is longer than {max} bytes")))
-        }
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(invalid(field, "must be a string")),
-    }
+    string_field(obj, field, StringRule::bytes(max, false))
 }
 
 /// A required id chosen by the client (site, session): no control or bidi-override characters.
@@ -77,13 +89,9 @@ fn required_id(
     field: &str,
     max: usize,
 ) -> Result<String, ValidationError> {
-    match opt_string(obj, field, max)? {
-        Some(s) if !s.trim().is_empty() => {
-            crate::http::fields::client_text(&s, max).map_err(|e| invalid(field, &e))?;
-            Ok(s)
-        }
-        _ => Err(missing(field)),
-    }
+    let s = string_field(obj, field, StringRule::bytes(max, true))?.unwrap_or_default();
+    fields::client_text(&s, max).map_err(|e| invalid(field, &e))?;
+    Ok(s)
 }
 
 fn opt_number(obj: &Map<String, Value>, field: &str) -> Result<Option<f64>, ValidationError> {

@@ -4,6 +4,75 @@
 
 pub mod json;
 
+/// How a string field may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringRule {
+    /// Longest accepted value.
+    pub max: usize,
+    /// Whether `max` counts characters (names people read) or bytes (what storage holds).
+    pub chars: bool,
+    /// Absent, `null` and blank are refused.
+    pub required: bool,
+}
+
+impl StringRule {
+    pub const fn bytes(max: usize, required: bool) -> Self {
+        Self {
+            max,
+            chars: false,
+            required,
+        }
+    }
+
+    pub const fn chars(max: usize, required: bool) -> Self {
+        Self {
+            max,
+            chars: true,
+            required,
+        }
+    }
+}
+
+/// What is wrong with a string field; each API words it in its own seed's style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringProblem {
+    Missing,
+    NotAString,
+    TooLong { max: usize, chars: bool },
+}
+
+/// The string at `field` of `obj` under `rule` (`None` when absent and allowed to be).
+pub fn string<'a>(
+    obj: &'a serde_json::Map<String, serde_json::Value>,
+    field: &str,
+    rule: StringRule,
+) -> Result<Option<&'a str>, StringProblem> {
+    use serde_json::Value;
+    match obj.get(field) {
+        None | Some(Value::Null) if rule.required => Err(StringProblem::Missing),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if rule.required && s.trim().is_empty() => {
+            Err(StringProblem::Missing)
+        }
+        Some(Value::String(s)) => {
+            let len = if rule.chars {
+                s.chars().count()
+            } else {
+                s.len()
+            };
+            if len > rule.max {
+                Err(StringProblem::TooLong {
+                    max: rule.max,
+                    chars: rule.chars,
+                })
+            } else {
+                Ok(Some(s))
+            }
+        }
+        Some(_) => Err(StringProblem::NotAString),
+    }
+}
+
 /// The first instant ClickHouse `DateTime` cannot hold (2106-01-01T00:00:00Z, in ms): times from here on
 /// are refused rather than stored wrapped to 1970.
 pub const MAX_TIME_MS: i64 = 4_291_747_200_000;
@@ -198,6 +267,38 @@ mod tests {
         ] {
             assert!(origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn string_fields_by_bytes_or_characters() {
+        let obj = serde_json::json!({ "a": "çç", "blank": " ", "n": 1, "nul": null });
+        let obj = obj.as_object().unwrap();
+        assert_eq!(string(obj, "a", StringRule::chars(2, true)), Ok(Some("çç")));
+        assert_eq!(
+            string(obj, "a", StringRule::bytes(2, true)),
+            Err(StringProblem::TooLong {
+                max: 2,
+                chars: false
+            }),
+            "4 bytes"
+        );
+        assert_eq!(
+            string(obj, "blank", StringRule::bytes(9, true)),
+            Err(StringProblem::Missing)
+        );
+        assert_eq!(
+            string(obj, "blank", StringRule::bytes(9, false)),
+            Ok(Some(" "))
+        );
+        assert_eq!(
+            string(obj, "n", StringRule::bytes(9, false)),
+            Err(StringProblem::NotAString)
+        );
+        assert_eq!(string(obj, "nul", StringRule::bytes(9, false)), Ok(None));
+        assert_eq!(
+            string(obj, "gone", StringRule::bytes(9, true)),
+            Err(StringProblem::Missing)
+        );
     }
 
     #[test]
