@@ -46,13 +46,8 @@ pub async fn run(
     let (state, tasks) = app::tasks::start(&config, &publisher, &shutdown).await?;
     let app = router(state, config.max_body_bytes);
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
-    .map_err(|e| RuntimeError::Config(format!("serve: {e}")))?;
+    let header_timeout = std::time::Duration::from_millis(config.server.header_read_timeout_ms);
+    app::serve::serve(listener, app, header_timeout, shutdown).await;
     publisher.flush(std::time::Duration::from_secs(5))?;
     for task in tasks {
         let _ = task.await;

@@ -241,3 +241,77 @@ async fn unlimited_key(
     };
     Ok(create(store, new).await?.0)
 }
+
+/// Reads until the server closes the connection or `within` passes; returns what came and whether it
+/// closed.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> (String, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into(), false),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_are_cut_off_and_requests_in_flight_are_bounded() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let edge = start_edge(
+        &opsmantik_e2e::brokers(),
+        "e2e_slow_clients",
+        &[
+            ("EDGE_HEADER_READ_TIMEOUT_MS", "500"),
+            ("EDGE_BODY_READ_TIMEOUT_MS", "1500"),
+            ("EDGE_MAX_IN_FLIGHT", "1"),
+        ],
+    )
+    .await?;
+    let addr = edge.base.trim_start_matches("http://").to_string();
+
+    // Half a request head: the connection is closed after the header timeout, not kept open.
+    let started = Instant::now();
+    let mut half_head = tokio::net::TcpStream::connect(&addr).await?;
+    half_head
+        .write_all(b"POST /api/sync HTTP/1.1\r\nHost: edge\r\n")
+        .await?;
+    let (_, closed) = read_until_closed(&mut half_head, Duration::from_secs(5)).await;
+    assert!(
+        closed,
+        "a connection holding half a request head stays open"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+
+    // Half a body holds the one permit; meanwhile another request is turned away with 503.
+    let mut half_body = tokio::net::TcpStream::connect(&addr).await?;
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: edge\r\nx-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"event_",
+        edge.key
+    );
+    half_body.write_all(head.as_bytes()).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let me = format!("{}/api/auth/me", edge.base);
+    let r = reqwest::get(&me).await?;
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "overloaded");
+    let health = reqwest::get(format!("{}/api/live", edge.base)).await?;
+    assert_eq!(
+        health.status().as_u16(),
+        200,
+        "liveness is outside the limit"
+    );
+
+    // The half body times out with a 4xx; the permit is free again.
+    let (answer, _) = read_until_closed(&mut half_body, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    let r = reqwest::get(&me).await?;
+    assert_eq!(r.status().as_u16(), 401, "answered again (no credentials)");
+    Ok(())
+}

@@ -33,6 +33,8 @@ pub struct EdgeConfig {
     #[arg(long, env = "OPSMANTIK_PRODUCTION", default_value_t = false)]
     pub production: bool,
     #[command(flatten)]
+    pub server: ServerLimits,
+    #[command(flatten)]
     pub limits: TrackingLimits,
     #[command(flatten)]
     pub auth: AuthConfig,
@@ -48,6 +50,30 @@ pub struct EdgeConfig {
     pub clickhouse: ClickHouseConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+}
+
+/// What one connection and one request may take of the edge.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerLimits {
+    /// Requests in flight at once; past it, 503 `overloaded` (health and metrics excepted).
+    #[arg(long, env = "EDGE_MAX_IN_FLIGHT", default_value_t = 4096)]
+    pub max_in_flight: usize,
+    /// How long a client may take to send a request's head (ms); then the connection is closed.
+    #[arg(long, env = "EDGE_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// How long a client may take to send a request's body (ms); then the request fails with a 4xx.
+    #[arg(long, env = "EDGE_BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_read_timeout_ms: u64,
+}
+
+impl ServerLimits {
+    pub fn for_tests() -> Self {
+        Self {
+            max_in_flight: 4096,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+        }
+    }
 }
 
 /// Per-client-IP limits (0 = unlimited).

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod router;
+pub mod serve;
 pub mod state;
 pub mod tasks;
 

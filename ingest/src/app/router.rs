@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::state::AppState;
@@ -73,9 +74,16 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             state.ip_limit(Rule::per_minute("refused", state.limits.refused_per_minute)),
             limits::ip::refusals_layer,
         ));
-    Router::new()
+    // Every request but health and metrics holds a permit while in flight, and must send its body in time.
+    let body_timeout = std::time::Duration::from_millis(state.server.body_read_timeout_ms);
+    let in_flight = limits::in_flight::InFlight::new(state.server.max_in_flight);
+    let guarded = Router::new()
         .merge(tracking)
         .merge(api)
+        .layer(from_fn_with_state(in_flight, limits::in_flight::layer))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout));
+    Router::new()
+        .merge(guarded)
         .route("/api/health", get(ops::health::health))
         .route("/api/ready", get(ops::health::ready))
         .route("/api/live", get(ops::health::live))

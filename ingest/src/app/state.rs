@@ -7,7 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
-use crate::app::config::TrackingLimits;
+use crate::app::config::{ServerLimits, TrackingLimits};
 use crate::auth::AuthState;
 use crate::callflow::CallflowState;
 use crate::http::cors::Cors;
@@ -36,6 +36,7 @@ pub struct AppState {
     pub limiter: Limiter,
     pub proxies: TrustedProxies,
     pub limits: TrackingLimits,
+    pub server: ServerLimits,
     pub redis: Store,
 }
 
@@ -129,6 +130,7 @@ impl AppState {
             #[allow(clippy::expect_used)]
             limiter: Limiter::default(),
             proxies: TrustedProxies::default(),
+            server: ServerLimits::for_tests(),
             limits: TrackingLimits {
                 sync_per_minute: 100,
                 call_event_per_minute: 50,

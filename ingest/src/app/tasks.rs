@@ -46,6 +46,7 @@ pub async fn start(
         limiter,
         proxies,
         limits: config.limits.clone(),
+        server: config.server.clone(),
         sites,
         redis,
     };

@@ -16,6 +16,7 @@
 //! `edge_rate_limit_sync_failures_total` says so.
 
 mod counts;
+pub mod in_flight;
 pub mod ip;
 
 use std::collections::HashMap;
