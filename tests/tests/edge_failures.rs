@@ -274,7 +274,11 @@ async fn slow_clients_are_cut_off_and_requests_in_flight_are_bounded() -> anyhow
     .await?;
     let addr = edge.base.trim_start_matches("http://").to_string();
 
-    // Half a request head: the connection is closed after the header timeout, not kept open.
+    // A connection that sends nothing, and one with half a request head: both closed after the header
+    // timeout, not kept open.
+    let mut silent = tokio::net::TcpStream::connect(&addr).await?;
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(5)).await;
+    assert!(closed, "a silent connection stays open");
     let started = Instant::now();
     let mut half_head = tokio::net::TcpStream::connect(&addr).await?;
     half_head

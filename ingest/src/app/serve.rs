@@ -1,5 +1,6 @@
 //! The HTTP server loop: hyper with the limits `axum::serve` does not offer — a client must send its
-//! request head within `header_read_timeout` (a connection holding half a request is closed), graceful
+//! request head within `header_read_timeout` (a connection that sends nothing, holds half a request or idles
+//! between requests is closed), graceful
 //! shutdown that stops accepting and waits (bounded) for requests in flight. Bodies are bounded by the
 //! router's body-read timeout; requests in flight by its concurrency limit.
 
@@ -52,12 +53,18 @@ pub async fn serve(
                 r.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 r
             });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            // hyper's timer starts at a request's first byte: a connection that sends nothing at all is
+            // closed here.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return, // silent past the timeout, closed, or failed
+            }
+            let service = TowerToHyperService::new(service);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
