@@ -17,14 +17,37 @@ async fn as_user(p: &Pipeline, method: reqwest::Method, path: &str, token: &str)
     send(p.http.request(method, p.url(path)).bearer_auth(token)).await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
-    let env = Env::new("access_edges").await?;
+/// Waits until `audit_log` in ClickHouse holds every one of `actions`.
+async fn audited(env: &Env, actions: &[&str]) -> anyhow::Result<()> {
+    wait_for("audit rows", Duration::from_secs(90), || async {
+        let seen = env
+            .ch()
+            .query("SELECT DISTINCT action FROM audit_log ORDER BY action")
+            .fetch_all::<String>()
+            .await
+            .map_err(|e| e.to_string())?;
+        if actions.iter().all(|a| seen.iter().any(|x| x == a)) {
+            Ok(())
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    })
+    .await
+}
+
+/// A pipeline with a mail catcher, a signed-in owner and the owner's site.
+async fn owner_and_site(test: &str) -> anyhow::Result<(Env, Pipeline, Inbox, String, String)> {
+    let env = Env::new(test).await?;
     let (smtp, inbox) = Inbox::start().await?;
     let p = Pipeline::start_with(&env, &[("SMTP_URL", smtp.as_str())]).await?;
     let owner = sign_in(&p, &inbox, "owner@edges.example").await?;
     let site = create_site(&p, &owner, "edges").await?;
+    Ok((env, p, inbox, owner, site))
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn cookie_sessions_end_at_logout_and_bearer_works_in_any_case() -> anyhow::Result<()> {
+    let (env, p, inbox, owner, site) = owner_and_site("access_sessions").await?;
     // The session cookie set by verify signs the dashboard in; logout ends it on the server.
     let r = send(
         p.http
@@ -80,6 +103,13 @@ async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
         (200, Some("owner@edges.example"))
     );
 
+    drop(p);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scopes_admin_only_rates_listing_and_revocation() -> anyhow::Result<()> {
+    let (env, p, inbox, owner, site) = owner_and_site("access_keys").await?;
     // A key without the `read` scope may write but not read; the refusal names the scope.
     let ingest_only = new_key(&p, &owner, &site, json!({ "scopes": ["ingest"] })).await;
     let r = send(
@@ -171,7 +201,15 @@ async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
         "{}",
         r.body
     );
+    audited(&env, &["admin_granted", "key_created", "key_revoked"]).await?;
 
+    drop(p);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_invites_secret_rotation_and_their_audit() -> anyhow::Result<()> {
+    let (env, p, _inbox, owner, site) = owner_and_site("access_site").await?;
     // The members list names them; the last owner can neither leave nor be demoted.
     let members = as_user(
         &p,
@@ -272,29 +310,7 @@ async fn sessions_scopes_revocation_and_rates_hold() -> anyhow::Result<()> {
     assert_eq!(rows[1]["outcome"], "membership_created");
     let r = audit(json!({ "siteId": site, "limit": 500 })).await;
     assert_eq!(r.status, 400, "limit is 1 to 200");
-
-    // Every control action is in the audit log in ClickHouse.
-    wait_for("audit rows", Duration::from_secs(90), || async {
-        let actions = env
-            .ch()
-            .query("SELECT DISTINCT action FROM audit_log ORDER BY action")
-            .fetch_all::<String>()
-            .await
-            .map_err(|e| e.to_string())?;
-        let want = [
-            "admin_granted",
-            "key_created",
-            "key_revoked",
-            "secret_rotated",
-            "site_created",
-        ];
-        if want.iter().all(|a| actions.iter().any(|x| x == a)) {
-            Ok(())
-        } else {
-            Err(format!("{actions:?}"))
-        }
-    })
-    .await?;
+    audited(&env, &["member_invited", "secret_rotated", "site_created"]).await?;
 
     drop(p);
     env.cleanup().await
