@@ -15,6 +15,12 @@ pub async fn sign_in(p: &Pipeline, inbox: &Inbox, email: &str) -> anyhow::Result
     )
     .await;
     anyhow::ensure!(r.status == 200, "request-code: {} {}", r.status, r.body);
+    let said = format!("Verification code sent to {email}");
+    anyhow::ensure!(
+        r.body["data"]["message"] == said.as_str(),
+        "request-code said {}",
+        r.body
+    );
     let code = inbox
         .code_for(email)
         .ok_or_else(|| anyhow::anyhow!("no code mailed to {email}"))?;
@@ -37,10 +43,17 @@ pub async fn create_site(p: &Pipeline, token: &str, name: &str) -> anyhow::Resul
         p.http
             .post(p.url("/api/sites/create"))
             .bearer_auth(token)
-            .json(&json!({ "name": name, "domain": format!("{name}.example") })),
+            .json(&json!({ "name": name, "domain": format!("https://{name}.example/landing") })),
     )
     .await;
     anyhow::ensure!(r.status == 201, "create site: {} {}", r.status, r.body);
+    // The domain is cut to its host name.
+    let domain = format!("{name}.example");
+    anyhow::ensure!(
+        r.body["site"]["domain"] == domain.as_str(),
+        "create site: {}",
+        r.body
+    );
     Ok(r.body["site"]["public_id"]
         .as_str()
         .unwrap_or_default()

@@ -175,6 +175,10 @@ async fn scopes_admin_only_rates_listing_and_revocation() -> anyhow::Result<()> 
         .unwrap()
         .clone();
     assert_eq!(entry["prefix"].as_str().unwrap(), &ingest_only[..8]);
+    assert!(
+        entry["last_used_at"].is_string(),
+        "the key was used: {entry}"
+    );
     let url = p.url(&format!(
         "/api/sites/{site}/keys/{}",
         entry["id"].as_str().unwrap()

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use opsmantik_e2e::accounts::{create_site, new_key, sign_in};
 use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::smtp::Inbox;
 use opsmantik_e2e::{wait_for, Env, Pipeline};
@@ -26,59 +27,6 @@ async fn start(env: &Env) -> anyhow::Result<(Pipeline, Inbox)> {
     let (smtp, inbox) = Inbox::start().await?;
     let p = Pipeline::start_with(env, &[("SMTP_URL", smtp.as_str())]).await?;
     Ok((p, inbox))
-}
-
-async fn sign_in(p: &Pipeline, inbox: &Inbox, email: &str) -> String {
-    let r = post(
-        p,
-        "/api/auth/request-code",
-        None,
-        &json!({ "email": email }),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        r.body["data"]["message"],
-        format!("Verification code sent to {email}")
-    );
-    let code = inbox.code_for(email).expect("the code was mailed");
-    let r = post(
-        p,
-        "/api/auth/verify",
-        None,
-        &json!({ "email": email, "code": code }),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["data"]["token"].as_str().unwrap().to_string()
-}
-
-/// Creates a site as the signed-in user (its owner); returns its public id.
-async fn new_site(p: &Pipeline, token: &str, name: &str) -> String {
-    let r = send(
-        p.http
-            .post(p.url("/api/sites/create"))
-            .bearer_auth(token)
-            .json(&json!({ "name": name, "domain": format!("https://{name}.example/landing") })),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["site"]["domain"], format!("{name}.example"));
-    r.body["site"]["public_id"].as_str().unwrap().to_string()
-}
-
-async fn new_key(p: &Pipeline, token: &str, body: Value) -> String {
-    let r = send(
-        p.http
-            .post(p.url("/api/auth/api-key"))
-            .bearer_auth(token)
-            .json(&body),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let key = r.body["data"]["apiKey"].as_str().unwrap().to_string();
-    assert!(key.starts_with("evp_"));
-    key
 }
 
 async fn events_in_clickhouse(env: &Env, n: u64) -> anyhow::Result<()> {
@@ -146,7 +94,7 @@ async fn sign_in_with_an_emailed_code_and_get_an_api_key() -> anyhow::Result<()>
         (401, Some("INVALID_CODE"))
     );
 
-    let token = sign_in(&p, &inbox, "ana@example.com").await;
+    let token = sign_in(&p, &inbox, "ana@example.com").await?;
     let r = send(p.http.get(p.url("/api/auth/me")).bearer_auth(&token)).await;
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -189,13 +137,8 @@ async fn sign_in_with_an_emailed_code_and_get_an_api_key() -> anyhow::Result<()>
     .await;
     assert_eq!(r.status, 401);
 
-    let shop = new_site(&p, &token, "shop").await;
-    let key = new_key(
-        &p,
-        &token,
-        json!({ "name": "Production API Key", "project_id": shop }),
-    )
-    .await;
+    let shop = create_site(&p, &token, "shop").await?;
+    let key = new_key(&p, &token, &shop, json!({ "name": "Production API Key" })).await;
     let r = post(
         &p,
         "/api/v1/events",
@@ -216,11 +159,11 @@ async fn sign_in_with_an_emailed_code_and_get_an_api_key() -> anyhow::Result<()>
 async fn both_dialects_land_once_and_analytics_count_them() -> anyhow::Result<()> {
     let env = Env::new("dialects").await?;
     let (p, inbox) = start(&env).await?;
-    let token = sign_in(&p, &inbox, "ops@example.com").await;
-    let site_a = new_site(&p, &token, "site-a").await;
-    let site_b = new_site(&p, &token, "site-b").await;
-    let key = new_key(&p, &token, json!({ "project_id": site_a })).await;
-    let other = new_key(&p, &token, json!({ "project_id": site_b })).await;
+    let token = sign_in(&p, &inbox, "ops@example.com").await?;
+    let site_a = create_site(&p, &token, "site-a").await?;
+    let site_b = create_site(&p, &token, "site-b").await?;
+    let key = new_key(&p, &token, &site_a, json!({})).await;
+    let other = new_key(&p, &token, &site_b, json!({})).await;
 
     // Seed 002, single and duplicate.
     let e1 = json!({ "event_name": "user_signed_up", "user_id": "u1", "metadata": { "plan": "pro" }, "idempotency_key": "k-1" });
@@ -493,14 +436,9 @@ async fn both_dialects_land_once_and_analytics_count_them() -> anyhow::Result<()
 async fn a_duplicate_is_caught_across_an_edge_restart_and_counted_once() -> anyhow::Result<()> {
     let env = Env::new("dedup_restart").await?;
     let (mut p, inbox) = start(&env).await?;
-    let token = sign_in(&p, &inbox, "dup@example.com").await;
-    let site_d = new_site(&p, &token, "site-d").await;
-    let key = new_key(
-        &p,
-        &token,
-        json!({ "project_id": site_d, "rate_limit_per_minute": 5 }),
-    )
-    .await;
+    let token = sign_in(&p, &inbox, "dup@example.com").await?;
+    let site_d = create_site(&p, &token, "site-d").await?;
+    let key = new_key(&p, &token, &site_d, json!({ "rate_limit_per_minute": 5 })).await;
     let event = json!({ "eventType": "purchase", "userId": "u", "sessionId": "s", "timestamp": chrono::Utc::now().to_rfc3339(), "eventId": "order-42" });
     assert_eq!(
         post(&p, "/api/v1/events", Some(&key), &event).await.status,

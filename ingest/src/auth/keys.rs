@@ -224,8 +224,14 @@ pub async fn lookup(
     let fields: HashMap<String, String> = c.hgetall(record_key(store, &id)).await?;
     let record = from_fields(&id, &fields);
     if record.is_some() {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let _: () = c.hset(record_key(store, &id), "last_used_at", now).await?;
+        // A stamp for listings: written off the request path, its failure is not the request's.
+        let (key, now) = (
+            record_key(store, &id),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        tokio::spawn(async move {
+            let _: redis::RedisResult<()> = c.hset(key, "last_used_at", now).await;
+        });
     }
     cache.put(id, record.clone());
     Ok(record)

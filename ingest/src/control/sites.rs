@@ -43,19 +43,11 @@ fn required_str<'a>(m: &'a Map<String, Value>, field: &str) -> Result<&'a str, A
     }
 }
 
-/// Reloads the edge's copy of the sites now (tracking CORS and lookups see a change at once here, and
-/// within the refresh interval on other edges).
-async fn refresh_cache(state: &AppState) {
-    if let Ok(list) = sites::list(&state.redis).await {
-        state.sites.load(list);
-    }
-}
-
 /// Creates a site owned by `owner` and records it.
 async fn create_owned(state: &AppState, owner: &User, new: NewSite) -> Result<Site, ApiError> {
     let site = sites::create(&state.redis, new).await?;
     accounts::set_member(&state.redis, &site.id, &owner.id, Role::Owner).await?;
-    refresh_cache(state).await;
+    state.sites.upsert(site.clone());
     let who = Principal::User(owner.clone());
     audit::record(
         state,
@@ -205,7 +197,7 @@ pub async fn patch(
     let mut changed = (*site).clone();
     apply_patch(&mut changed, &m)?;
     sites::save(&state.redis, &changed).await?;
-    refresh_cache(&state).await;
+    state.sites.upsert(changed.clone());
     let names: Vec<&String> = m.keys().collect();
     audit::record(
         &state,
@@ -231,7 +223,7 @@ pub async fn rotate_secret(
         .await?
         .unwrap_or_else(|| (*site).clone());
     let rotated = sites::rotate_secret(&state.redis, &current, SECRET_GRACE_SECS).await?;
-    refresh_cache(&state).await;
+    state.sites.upsert(rotated.clone());
     audit::record(&state, &who, "secret_rotated", &site.id, json!({})).await;
     let until = chrono::DateTime::from_timestamp(rotated.previous_secret_until, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));

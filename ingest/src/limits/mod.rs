@@ -7,7 +7,7 @@
 //! boundary, as fixed windows allow.
 //!
 //! **Sharing.** Each instance counts locally and, every [`SYNC_EVERY`], adds what it counted to the shared
-//! counters (`INCRBY`, one pipelined round trip for every active counter) and learns the global totals; a
+//! counters (`INCRBY`, one pipelined round trip for every live counter) and learns the global totals; a
 //! subject seen for the first time triggers a sync at once. A request is allowed while `global total at
 //! the last sync + not yet synced local count` stays under the limit, so the instances together overshoot
 //! by at most what arrives between two syncs (one Redis round trip for a new subject). The same sync
@@ -19,7 +19,6 @@ mod counts;
 pub mod in_flight;
 pub mod ip;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -239,6 +238,8 @@ impl Limiter {
             subjects.retain(|_, windows| !windows.expired(now));
             for (subject, windows) in subjects.iter_mut() {
                 let window_ms = windows.window_ms;
+                // Every live window goes out, idle here or not (`INCRBY 0` learns the others' counts): a
+                // subject's next request here is decided on the total learned before it, not after.
                 for slot in windows.slots.iter_mut().filter(|s| s.used) {
                     slot.count.in_flight = std::mem::take(&mut slot.count.pending);
                     batch.push(Outgoing {
@@ -276,16 +277,6 @@ impl Limiter {
                 }
             }
         })
-    }
-
-    /// How many counters are held (for tests of the sweep).
-    pub fn len(&self) -> usize {
-        let table = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        table.values().map(HashMap::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -118,13 +118,7 @@ pub async fn user_by_id(store: &Store, id: &str) -> ::redis::RedisResult<Option<
     let mut c = store.conn().await?;
     let email: Option<String> = c.get(store.key(&["auth", "user_id", id])).await?;
     let Some(email) = email else { return Ok(None) };
-    let fields: HashMap<String, String> = c.hgetall(user_key(store, &email)).await?;
-    Ok(fields.get("id").filter(|i| *i == id).map(|_| User {
-        id: id.to_string(),
-        email,
-        role: fields.get("role").cloned().unwrap_or_else(|| USER.into()),
-        created_at: fields.get("created_at").cloned().unwrap_or_default(),
-    }))
+    Ok(user_by_email(store, &email).await?.filter(|u| u.id == id))
 }
 
 /// Makes `email` a global admin (`true`) or a plain user again (`false`); creates the user if needed.

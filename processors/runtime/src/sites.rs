@@ -258,6 +258,27 @@ impl SiteCache {
         *self.inner.write().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
     }
 
+    /// Puts one created or changed site into the copy at once (the periodic reload brings it too, later).
+    /// Until the first load succeeded there is no copy to change: the reload will bring the site.
+    pub fn upsert(&self, site: Site) {
+        let mut sites: Vec<Site> = match &*self.inner.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(snapshot) => {
+                let mut by_id: HashMap<&str, &Site> = HashMap::new();
+                for s in snapshot.by_key.values() {
+                    by_id.insert(s.id.as_str(), s);
+                }
+                by_id
+                    .into_values()
+                    .filter(|s| s.id != site.id)
+                    .cloned()
+                    .collect()
+            }
+            None => return,
+        };
+        sites.push(site);
+        self.load(sites);
+    }
+
     /// A site by public id or id.
     pub fn get(&self, key: &str) -> Lookup {
         match &*self.inner.read().unwrap_or_else(|p| p.into_inner()) {
@@ -299,5 +320,42 @@ impl SiteCache {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &str, public_id: &str, origin: &str) -> Site {
+        Site {
+            id: id.into(),
+            public_id: public_id.into(),
+            allowed_origins: vec![origin.into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_upsert_adds_or_replaces_one_site_and_its_origins() {
+        let cache = SiteCache::default();
+        cache.upsert(site("1", "a", "https://a.example"));
+        assert_eq!(
+            cache.get("a"),
+            Lookup::NotLoaded,
+            "nothing to change before the first load"
+        );
+        cache.load(vec![site("1", "a", "https://a.example")]);
+        cache.upsert(site("2", "b", "https://b.example"));
+        cache.upsert(site("1", "a", "https://a2.example"));
+        assert!(matches!(cache.get("b"), Lookup::Found(_)));
+        assert!(
+            matches!(cache.get("1"), Lookup::Found(s) if s.allowed_origins == ["https://a2.example"])
+        );
+        assert!(cache.any_allows("https://a2.example") && cache.any_allows("https://b.example"));
+        assert!(
+            !cache.any_allows("https://a.example"),
+            "the old origin is gone"
+        );
     }
 }
