@@ -1,23 +1,32 @@
 //! The call-matcher: consumes tracking hits and call intents (co-partitioned by `site:visitor`, so a
-//! visitor's hits and clicks reach the same instance), matches each click to the visitor's recent session
-//! ([`matcher`]) and publishes a `CallRecord` (status `intent`, version 1) to `opsmantik.calls.v1`.
+//! visitor's hits and clicks reach the same instance), follows every visitor's session with the shared session
+//! rules, matches each click to it ([`matcher`]) and publishes a `CallRecord` (status `intent`, version 1) to
+//! `opsmantik.calls.v1`.
 //!
-//! Within a batch, hits are applied before clicks, so a click sees the pages viewed just before it even
-//! when both arrive together. A click consumed before hits that happened earlier (the two topics are read
-//! independently) is matched against what is known at that moment; there is no event-time buffering yet.
+//! **Event-time alignment.** The two topics are read independently, so a click can be consumed before the
+//! hits that happened just before it. A click is therefore held (as keyed state, in the snapshot) until the
+//! hits input of its partition has passed the click's event time — its watermark, the highest hit event time
+//! seen — or until `CALL_MATCH_MAX_WAIT_MS` of wall time passed, whichever comes first. The same inputs then
+//! give the same calls whatever the read order, as long as the hits arrive within the wait. The trade-off: a
+//! click on a quiet partition (no later hit) is published only after the wait (3 s by default); a longer wait
+//! tolerates more lag between the two inputs at the cost of call latency.
 
 pub mod matcher;
+mod operator;
 
+use std::sync::Arc;
+
+use opsmantik_runtime::clock::SystemClock;
 use opsmantik_runtime::config::{BatchConfig, KafkaConfig, TelemetryConfig};
-use opsmantik_runtime::consume::BatchHandler;
-use opsmantik_runtime::kafka::Incoming;
-use opsmantik_runtime::stage::{run_stage, StageIo};
+use opsmantik_runtime::operator::snapshot::RedisSnapshots;
+use opsmantik_runtime::operator::OperatorStage;
+use opsmantik_runtime::redis::{RedisConfig, Store};
+use opsmantik_runtime::stage::run_stage;
 use opsmantik_runtime::RuntimeError;
-use opsmantik_schemas::dlq::Reason;
-use opsmantik_schemas::{decode, encode, CallIntent, Topic, TrackingHit};
+use opsmantik_schemas::Topic;
 use tokio_util::sync::CancellationToken;
 
-use matcher::CallMatcher;
+pub use operator::{Held, MatchOperator};
 
 const STAGE: &str = "call_matcher";
 
@@ -29,64 +38,36 @@ pub struct MatcherConfig {
     pub kafka: KafkaConfig,
     #[command(flatten)]
     pub batch: BatchConfig,
+    /// Where partition snapshots are kept.
+    #[command(flatten)]
+    pub redis: RedisConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// Longest a click waits for the hits input to pass its event time (wall-clock milliseconds).
+    #[arg(
+        long = "align-wait-ms",
+        env = "CALL_MATCH_MAX_WAIT_MS",
+        default_value_t = 3_000
+    )]
+    pub align_wait_ms: i64,
 }
 
 /// Runs the call-matcher until `shutdown`.
 pub async fn run(config: MatcherConfig, shutdown: CancellationToken) -> Result<(), RuntimeError> {
+    let store =
+        Store::new(&config.redis).map_err(|e| RuntimeError::Config(format!("redis: {e}")))?;
+    let operator = MatchOperator {
+        max_wait_ms: config.align_wait_ms,
+    };
     run_stage(
         STAGE,
         &[Topic::Tracking, Topic::CallIntents],
         &config.kafka,
         &config.batch,
         shutdown,
-        |io| MatcherHandler {
-            matcher: CallMatcher::new(),
-            io,
-        },
+        |io| OperatorStage::new(operator, io, RedisSnapshots(store), Arc::new(SystemClock)),
     )
     .await
-}
-
-/// The batch handler.
-#[derive(Debug)]
-pub struct MatcherHandler {
-    pub matcher: CallMatcher,
-    pub io: StageIo,
-}
-
-impl BatchHandler for MatcherHandler {
-    async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
-        let mut out = Vec::new();
-        let is_hit = |i: &Incoming| self.io.topics.topic_of(&i.topic) == Some(Topic::Tracking);
-        // Hits first, then clicks, each in consumption order.
-        for incoming in batch.iter().filter(|i| is_hit(i)) {
-            match decode::<TrackingHit>(incoming.payload()) {
-                Ok(hit) => self.matcher.on_hit(&hit),
-                Err(e) => {
-                    tracing::debug!(error = %e, "undecodable hit (the sessionizer dead-letters it)")
-                }
-            }
-        }
-        for incoming in batch.iter().filter(|i| !is_hit(i)) {
-            let record = decode::<CallIntent>(incoming.payload())
-                .map_err(|e| (Reason::from(&e), e.to_string()))
-                .and_then(|intent| {
-                    let record = self.matcher.on_intent(&intent);
-                    encode(&record)
-                        .map(|p| (record.call_id, p))
-                        .map_err(|e| (Reason::Invalid, e.to_string()))
-                });
-            match record {
-                Ok((call_id, payload)) => {
-                    out.push(self.io.record(Topic::Calls, call_id.as_bytes(), payload))
-                }
-                Err((reason, detail)) => out.extend(self.io.dead_letter(incoming, reason, detail)),
-            }
-        }
-        self.io.publish_or_fail(out).await
-    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,15 @@ pub trait BatchHandler: Send {
         &mut self,
         batch: &[Incoming],
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Called when no record arrived for [`IDLE_TICK`] (wall-time work such as timers); same error contract.
+    fn tick(&mut self) -> impl Future<Output = Result<(), RuntimeError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
+
+/// How long the loop waits for a first record before it calls [`BatchHandler::tick`].
+pub const IDLE_TICK: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Runs the consume loop until `shutdown` is cancelled, then commits what was stored.
 pub async fn run_consumer<H: BatchHandler>(
@@ -42,7 +50,11 @@ pub async fn run_consumer<H: BatchHandler>(
             batch = next_batch(consumer, batching) => batch,
         };
         if batch.is_empty() {
-            continue;
+            match handler.tick().await {
+                Ok(()) => continue,
+                Err(RuntimeError::Shutdown) => break Ok(()),
+                Err(other) => break Err(other),
+            }
         }
         metrics.received(batch.len());
         let started = Instant::now();
@@ -67,7 +79,7 @@ async fn next_batch(consumer: &StageConsumer, batching: &BatchConfig) -> Vec<Inc
     let mut deadline = None;
     while batch.len() < batching.max_records {
         let received = match deadline {
-            None => Ok(consumer.recv().await),
+            None => tokio::time::timeout(IDLE_TICK, consumer.recv()).await,
             Some(d) => tokio::time::timeout_at(d, consumer.recv()).await,
         };
         match received {

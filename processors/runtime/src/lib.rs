@@ -8,12 +8,14 @@
 
 pub mod accounts;
 pub mod clickhouse;
+pub mod clock;
 pub mod config;
 pub mod consume;
 pub mod dlq;
 pub mod error;
 pub mod kafka;
 pub mod metrics;
+pub mod operator;
 pub mod overlay;
 pub mod redis;
 pub mod retry;

@@ -9,7 +9,8 @@ use crate::config::{BatchConfig, KafkaConfig};
 use crate::consume::{publish_all, run_consumer, BatchHandler};
 use crate::dlq::{dead_letter, dead_letter_record};
 use crate::kafka::{
-    create_consumer, Incoming, KafkaPublisher, OutRecord, PublishError, Publisher, Revoked,
+    create_consumer, Incoming, KafkaPublisher, OutRecord, PublishError, Publisher, Rebalance,
+    Rebalances,
 };
 use crate::metrics::StageMetrics;
 use crate::retry::Backoff;
@@ -23,8 +24,8 @@ pub struct StageIo {
     pub metrics: StageMetrics,
     pub backoff: Backoff,
     pub shutdown: CancellationToken,
-    /// Partitions this instance lost in rebalances; a stateful stage drops their state (see `take_revoked`).
-    pub revoked: Revoked,
+    /// Assignment changes; a stateful stage restores and drops partition state by them (`take_rebalances`).
+    pub rebalances: Rebalances,
 }
 
 impl std::fmt::Debug for StageIo {
@@ -46,13 +47,25 @@ impl StageIo {
             metrics: StageMetrics::new(stage),
             backoff: Backoff::default(),
             shutdown: CancellationToken::new(),
-            revoked: Revoked::default(),
+            rebalances: Rebalances::default(),
         }
     }
 
-    /// The partitions revoked since the last call.
-    pub fn take_revoked(&self) -> Vec<(String, i32)> {
-        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|p| p.into_inner()))
+    /// The assignment changes since the last call, oldest first.
+    pub fn take_rebalances(&self) -> Vec<Rebalance> {
+        std::mem::take(&mut *self.rebalances.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Runs `op` until it succeeds, waiting with the stage's backoff between attempts and counting each retry
+    /// under `what`; gives up only on shutdown.
+    pub async fn retry<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+        &self,
+        what: &'static str,
+        op: impl FnMut() -> F,
+    ) -> Result<T, RuntimeError> {
+        self.backoff
+            .retry(what, &self.shutdown, || self.metrics.retried(what), op)
+            .await
     }
 
     /// A record for `topic` under this stage's namespace.
@@ -144,7 +157,7 @@ pub async fn run_stage<H: BatchHandler>(
         metrics: metrics.clone(),
         backoff: Backoff::default(),
         shutdown: shutdown.clone(),
-        revoked: rdkafka::consumer::Consumer::context(&consumer).revoked(),
+        rebalances: rdkafka::consumer::Consumer::context(&consumer).rebalances(),
     });
     tracing::info!(stage, inputs = ?names, "stage running");
     let result = run_consumer(&consumer, batch, &mut handler, &metrics, &shutdown).await;

@@ -1,6 +1,7 @@
 //! The visitor index in Redis: site + visitor → the visitor's latest session, its last activity (event time)
-//! and its lead score. Written by the sessionizer after its outputs are acknowledged; read by the edge to
-//! answer a call event synchronously. Keys carry the site as hash tag and expire after two days idle.
+//! and its lead score. Written by the Redis overlay from the sessions topic; read by the edge to answer a hit
+//! or a call event synchronously with the visitor's score. Keys carry the site as hash tag and expire after
+//! two days idle.
 
 use ::redis::AsyncCommands;
 

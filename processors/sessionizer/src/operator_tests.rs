@@ -1,157 +1,148 @@
-//! Journeys through the operator, with the expected sessions written next to them.
+//! The sessionizer on the runtime with an in-memory publisher, snapshots and clock: outputs, dead letters,
+//! retry, restart from snapshots, and idle visitors leaving memory and snapshot.
+
+use std::sync::Arc;
+
+use opsmantik_runtime::clock::ManualClock;
+use opsmantik_runtime::consume::BatchHandler;
+use opsmantik_runtime::kafka::MemoryPublisher;
+use opsmantik_runtime::operator::snapshot::MemorySnapshots;
+use opsmantik_runtime::stage::StageIo;
+use opsmantik_schemas::{samples, DeadLetter, SessionEvent, SessionState};
 
 use super::*;
-use opsmantik_schemas::samples;
 
-const MIN: i64 = 60 * 1000;
+const HOUR: i64 = 3_600_000;
 
-fn hit(visitor: &str, sid: &str, n: u32, t: i64, url: &str, action: &str) -> TrackingHit {
-    TrackingHit {
+fn stage(
+    publisher: Arc<MemoryPublisher>,
+    snapshots: &MemorySnapshots,
+) -> OperatorStage<SessionOperator, MemorySnapshots> {
+    let io = StageIo::for_tests(STAGE, Box::new(publisher), "t");
+    OperatorStage::new(
+        SessionOperator,
+        io,
+        snapshots.clone(),
+        Arc::new(ManualClock::at(0)),
+    )
+}
+
+fn incoming(offset: i64, payload: Vec<u8>) -> Incoming {
+    Incoming {
+        topic: "t.opsmantik.tracking.v1".into(),
+        partition: 0,
+        offset,
+        key: None,
+        payload: Some(payload),
+    }
+}
+
+fn hit_of(visitor: &str, n: u32, t: i64) -> Vec<u8> {
+    let h = TrackingHit {
         event_id: format!("{visitor}-{n}"),
         visitor: visitor.into(),
-        session_id: sid.into(),
         event_time: t,
-        received_at: t,
-        url: url.into(),
-        action: action.into(),
-        gclid: None,
-        ..samples::tracking_hit_sparse()
-    }
+        ..samples::tracking_hit()
+    };
+    encode(&h).unwrap()
 }
 
-fn placed(o: Outcome) -> (SessionEvent, SessionState) {
-    match o {
-        Outcome::Placed { event, state } => (event, state),
-        Outcome::Late { detail } => panic!("unexpected late: {detail}"),
-    }
+fn hit(n: u32, t: i64) -> Vec<u8> {
+    hit_of("fp-abc", n, t)
 }
 
-#[test]
-fn hits_within_30_minutes_share_a_session() {
-    let mut op = Sessionizer::new();
-    let (_, s1) = placed(op.on_hit(&hit("v", "S", 1, 0, "https://x/a?utm_source=g", "view")));
-    let (e2, s2) = placed(op.on_hit(&hit("v", "S", 2, 29 * MIN, "https://x/b", "click")));
-    let (_, s3) = placed(op.on_hit(&hit("v", "S", 3, 58 * MIN, "https://x/c", "view")));
-    assert_eq!(s1.session_id, "S");
+fn states(publisher: &MemoryPublisher) -> Vec<SessionState> {
+    publisher
+        .sent()
+        .iter()
+        .filter(|r| r.topic == "t.opsmantik.sessions.v1")
+        .map(|r| decode(&r.payload).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_yields_every_event_one_state_per_session_and_dead_letters() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    let mut h = stage(publisher.clone(), &MemorySnapshots::default());
+    let batch = vec![
+        incoming(0, hit(1, 1_000)),
+        incoming(1, b"garbage!!!!!".to_vec()),
+        incoming(2, hit(2, 2_000)),
+    ];
+    h.handle(&batch).await.unwrap();
+    let sent = publisher.sent();
+    let of = |topic: &str| sent.iter().filter(|r| r.topic == topic).collect::<Vec<_>>();
+    let events = of("t.opsmantik.events.v1");
+    let dlq = of("t.opsmantik.dlq.v1");
+    assert_eq!(events.len(), 2);
+    let states = states(&publisher);
+    assert_eq!(states.len(), 1);
+    assert_eq!((states[0].version, states[0].events), (2, 2));
+    let e: SessionEvent = decode(&events[1].payload).unwrap();
+    assert_eq!(e.seq, 2);
+    let letter: DeadLetter = decode(&dlq[0].payload).unwrap();
     assert_eq!(
-        (s3.session_id.as_str(), s3.version, s3.events, s3.pageviews),
-        ("S", 3, 3, 2)
+        (letter.reason.as_str(), letter.source_offset),
+        ("undecodable", 1)
     );
-    assert_eq!(e2.seq, 2);
-    assert_eq!(s3.duration_sec, 58 * 60);
-    assert_eq!(s3.entry_url, "https://x/a?utm_source=g");
-    assert_eq!(s3.exit_url, "https://x/c");
-    assert_eq!(s3.utm_source.as_deref(), Some("g"));
-    assert_eq!(s2.version, 2);
+    assert_eq!(letter.payload, b"garbage!!!!!");
 }
 
-#[test]
-fn a_31_minute_gap_splits_with_a_derived_id() {
-    let mut op = Sessionizer::new();
-    placed(op.on_hit(&hit("v", "S", 1, 0, "u", "view")));
-    let (e, s) = placed(op.on_hit(&hit("v", "S", 2, 31 * MIN, "u", "view")));
-    assert_ne!(s.session_id, "S");
-    assert_eq!(s.client_session_id, "S");
-    assert_eq!((s.version, s.events), (1, 1));
-    assert_eq!(e.session_id, s.session_id);
-    // Deterministic: the same input gives the same id.
-    let mut again = Sessionizer::new();
-    placed(again.on_hit(&hit("v", "S", 1, 0, "u", "view")));
-    let (_, s_again) = placed(again.on_hit(&hit("v", "S", 2, 31 * MIN, "u", "view")));
-    assert_eq!(s_again.session_id, s.session_id);
-}
-
-#[test]
-fn a_new_sid_after_a_gap_is_honoured() {
-    let mut op = Sessionizer::new();
-    placed(op.on_hit(&hit("v", "S1", 1, 0, "u", "view")));
-    let (_, s) = placed(op.on_hit(&hit("v", "S2", 2, 45 * MIN, "u", "view")));
-    assert_eq!(s.session_id, "S2");
-}
-
-#[test]
-fn a_25_hour_visit_is_capped_at_24_hours() {
-    let mut op = Sessionizer::new();
-    let mut last = None;
-    for i in 0..=(25 * 3) {
-        // A hit every 20 minutes for 25 hours.
-        last =
-            Some(placed(op.on_hit(&hit("v", "S", i, i64::from(i) * 20 * MIN, "u", "heartbeat"))).1);
-    }
-    let last = last.unwrap();
-    assert_ne!(
-        last.session_id, "S",
-        "the visit continued in a second session"
-    );
-    assert!(last.started_at >= 24 * 60 * MIN - 20 * MIN);
-}
-
-#[test]
-fn visitors_do_not_mix() {
-    let mut op = Sessionizer::new();
-    let (_, a) = placed(op.on_hit(&hit("a", "SA", 1, 0, "u", "view")));
-    let (_, b) = placed(op.on_hit(&hit("b", "SB", 1, MIN, "u", "view")));
-    assert_eq!((a.session_id.as_str(), b.session_id.as_str()), ("SA", "SB"));
-    assert_eq!(op.visitors(), 2);
-}
-
-#[test]
-fn a_late_event_inside_the_window_moves_the_start() {
-    let mut op = Sessionizer::new();
-    placed(op.on_hit(&hit("v", "S", 1, 60 * MIN, "https://x/second", "view")));
-    let (_, s) = placed(op.on_hit(&hit("v", "S", 2, 40 * MIN, "https://x/first", "view")));
-    assert_eq!(s.started_at, 40 * MIN);
-    assert_eq!(s.entry_url, "https://x/first");
-    assert_eq!(s.exit_url, "https://x/second");
-    assert_eq!(s.duration_sec, 20 * 60);
-}
-
-#[test]
-fn an_event_older_than_the_window_is_reported_late() {
-    let mut op = Sessionizer::new();
-    placed(op.on_hit(&hit("v", "S", 1, 120 * MIN, "u", "view")));
-    assert!(matches!(
-        op.on_hit(&hit("v", "S", 2, 10 * MIN, "u", "view")),
-        Outcome::Late { .. }
-    ));
-}
-
-#[test]
-fn idle_visitors_are_forgotten_after_a_day() {
-    let mut op = Sessionizer::new();
-    placed(op.on_hit(&hit("old", "S", 1, 0, "u", "view")));
-    for i in 0..10_000 {
-        placed(op.on_hit(&hit("new", "N", i, 26 * 60 * MIN, "u", "view")));
-    }
-    assert_eq!(op.visitors(), 1);
-}
-
-#[test]
-fn sessions_carry_their_lead_score_and_reasons() {
-    let mut op = Sessionizer::new();
-    let mut first = hit("v", "S", 1, 0, "https://x/?gclid=G", "view");
-    first.gclid = Some("G".into());
-    let (_, s1) = placed(op.on_hit(&first));
+#[tokio::test(start_paused = true)]
+async fn outputs_are_retried_until_the_broker_acknowledges() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    publisher.fail_from(0);
+    let healer = publisher.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        healer.heal();
+    });
+    let mut h = stage(publisher.clone(), &MemorySnapshots::default());
+    h.handle(&[incoming(0, hit(1, 1_000))]).await.unwrap();
     assert_eq!(
-        (s1.lead_score, s1.lead_reasons.clone()),
-        (30, vec!["paid_click:+30".to_string()])
+        publisher.sent().len(),
+        2,
+        "the event and the state, once each"
     );
-    let mut call = hit("v", "S", 2, 2 * MIN, "https://x/contact", "phone");
-    call.category = "conversion".into();
-    let (_, s2) = placed(op.on_hit(&call));
-    assert_eq!(s2.lead_score, 30 + 8 + 25, "{:?}", s2.lead_reasons);
-    // The next visit, after a gap: a returning visitor.
-    let (_, s3) = placed(op.on_hit(&hit("v", "S9", 3, 90 * MIN, "https://x/", "view")));
-    assert_eq!(s3.lead_reasons, vec!["returning_visitor:+10".to_string()]);
 }
 
-#[test]
-fn the_first_hit_user_agent_names_device_browser_and_os() {
-    let mut op = Sessionizer::new();
-    let mut h = hit("v", "S", 1, 0, "https://x/", "view");
-    h.user_agent = Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1".into());
-    let (_, s) = placed(op.on_hit(&h));
-    assert_eq!(s.device.as_deref(), Some("mobile"));
-    assert_eq!(s.browser.as_deref(), Some("Safari"));
-    assert_eq!(s.os.as_deref(), Some("iPhone"));
+#[tokio::test]
+async fn a_restarted_sessionizer_continues_open_sessions_from_its_snapshot() {
+    let snapshots = MemorySnapshots::default();
+    let mut first = stage(Arc::new(MemoryPublisher::new()), &snapshots);
+    first.handle(&[incoming(0, hit(1, 0))]).await.unwrap();
+    drop(first);
+    let publisher = Arc::new(MemoryPublisher::new());
+    let mut again = stage(publisher.clone(), &snapshots);
+    // Offset 0 again (the commit had not happened) and the next hit, 10 minutes later.
+    again
+        .handle(&[incoming(0, hit(1, 0)), incoming(1, hit(2, 600_000))])
+        .await
+        .unwrap();
+    let s = states(&publisher);
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        (s[0].version, s[0].events),
+        (2, 2),
+        "same session, first hit not counted twice"
+    );
+}
+
+#[tokio::test]
+async fn idle_visitors_leave_memory_and_snapshot_once_no_hit_can_reach_them() {
+    let snapshots = MemorySnapshots::default();
+    let mut h = stage(Arc::new(MemoryPublisher::new()), &snapshots);
+    h.handle(&[
+        incoming(0, hit_of("old", 1, 0)),
+        incoming(1, hit_of("new", 1, HOUR)),
+    ])
+    .await
+    .unwrap();
+    assert_eq!((h.keys_held(), snapshots.keys(STAGE, 0)), (2, 2));
+    // 24.5 h after its last hit, `old` can neither be joined nor split from: it is forgotten.
+    h.handle(&[incoming(2, hit_of("new", 2, 25 * HOUR))])
+        .await
+        .unwrap();
+    assert_eq!(h.keys_held(), 1);
+    assert_eq!(snapshots.keys(STAGE, 0), 1, "the snapshot forgot it too");
 }

@@ -105,19 +105,15 @@ impl SinkHandler {
 
     /// One insert, retried while the failure is a transport one. `Some(message)` on a data error.
     async fn write_retrying(&self, rows: &Rows) -> Result<Option<String>, RuntimeError> {
-        let mut attempt = 0;
-        loop {
-            match self.writer.write(rows).await {
-                Ok(()) => return Ok(None),
-                Err(WriteError::Data(m)) => return Ok(Some(m)),
-                Err(WriteError::Transport(m)) => {
-                    self.io.metrics.retried("clickhouse");
-                    tracing::warn!(table = rows.table().name(), error = %m, attempt, "insert failed, retrying");
-                    self.io.backoff.wait(attempt, &self.io.shutdown).await?;
-                    attempt += 1;
+        self.io
+            .retry("clickhouse", || async {
+                match self.writer.write(rows).await {
+                    Ok(()) => Ok(None),
+                    Err(WriteError::Data(m)) => Ok(Some(m)),
+                    Err(transport) => Err(transport),
                 }
-            }
-        }
+            })
+            .await
     }
 }
 

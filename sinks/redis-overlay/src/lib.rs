@@ -1,12 +1,12 @@
 //! The Redis realtime overlay: consumes sessions and events and keeps, per site and day in the site's time
 //! zone, today's events, sessions, conversions, calls and matched calls (`opsmantik_runtime::overlay`). The
-//! edge serves them at `GET /api/stats/realtime`.
+//! edge serves them at `GET /api/stats/realtime`. From the sessions it also keeps the visitor index
+//! (`opsmantik_runtime::visitor_index`), which the edge reads to answer a hit or a click with the score.
 
 use opsmantik_runtime::config::{BatchConfig, KafkaConfig, TelemetryConfig};
 use opsmantik_runtime::consume::BatchHandler;
 use opsmantik_runtime::kafka::Incoming;
 use opsmantik_runtime::redis::{RedisConfig, Store};
-use opsmantik_runtime::retry::Backoff;
 use opsmantik_runtime::sites::{Lookup, SiteCache};
 use opsmantik_runtime::stage::{run_stage, StageIo};
 use opsmantik_runtime::RuntimeError;
@@ -15,6 +15,7 @@ use opsmantik_schemas::{decode, CallRecord, SessionEvent, SessionState, Topic};
 use tokio_util::sync::CancellationToken;
 
 use opsmantik_runtime::overlay::{self, local_day, Mark};
+use opsmantik_runtime::visitor_index::{self, VisitorEntry};
 
 const STAGE: &str = "redis_overlay";
 const DEFAULT_TIME_ZONE: &str = "Europe/Istanbul";
@@ -87,6 +88,7 @@ impl OverlayHandler {
         &self,
         batch: &[Incoming],
         letters: &mut Vec<opsmantik_runtime::kafka::OutRecord>,
+        visitors: &mut Vec<(String, String, VisitorEntry)>,
     ) -> Vec<Mark> {
         let mut marks = Vec::new();
         for incoming in batch {
@@ -111,6 +113,15 @@ impl OverlayHandler {
                 }),
                 Some(Topic::Sessions) => decode::<SessionState>(incoming.payload()).map(|s| {
                     let day = local_day(s.started_at, &self.time_zone(&s.site));
+                    visitors.push((
+                        s.site.clone(),
+                        s.visitor.clone(),
+                        VisitorEntry {
+                            session_id: s.session_id.clone(),
+                            last_seen_ms: s.last_seen_at,
+                            lead_score: s.lead_score,
+                        },
+                    ));
                     marks.push(Mark {
                         site: s.site,
                         day,
@@ -150,16 +161,16 @@ impl OverlayHandler {
 
 impl BatchHandler for OverlayHandler {
     async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
-        let mut letters = Vec::new();
-        let marks = self.marks(batch, &mut letters);
-        let backoff = Backoff::default();
-        let mut attempt = 0;
-        while let Err(e) = overlay::apply(&self.store, &marks).await {
-            self.io.metrics.retried("redis");
-            tracing::warn!(error = %e, attempt, "overlay write failed, retrying");
-            backoff.wait(attempt, &self.io.shutdown).await?;
-            attempt += 1;
-        }
+        let (mut letters, mut visitors) = (Vec::new(), Vec::new());
+        let marks = self.marks(batch, &mut letters, &mut visitors);
+        let store = &self.store;
+        self.io
+            .retry("redis", || overlay::apply(store, &marks))
+            .await?;
+        // An entry never moves back in time, so a replayed batch leaves the index as it was.
+        self.io
+            .retry("redis", || visitor_index::write(store, &visitors))
+            .await?;
         self.io.metrics.sent(marks.len());
         self.io.publish_or_fail(letters).await
     }

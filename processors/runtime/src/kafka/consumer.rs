@@ -42,17 +42,37 @@ impl Incoming {
 #[derive(Debug, Clone)]
 pub struct LagContext {
     gauge_name: String,
-    /// Partitions taken away by rebalances, until the stage has dropped their state.
-    revoked: Revoked,
+    /// Partitions assigned and revoked by rebalances, until the stage has acted on them.
+    rebalances: Rebalances,
 }
 
-/// Partitions (topic, partition) revoked from this consumer, shared with the stage's handler.
-pub type Revoked = std::sync::Arc<std::sync::Mutex<Vec<(String, i32)>>>;
+/// A change of this consumer's assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebalance {
+    Assigned { topic: String, partition: i32 },
+    Revoked { topic: String, partition: i32 },
+}
+
+/// Assignment changes in the order they happened, shared with the stage's handler.
+pub type Rebalances = std::sync::Arc<std::sync::Mutex<Vec<Rebalance>>>;
 
 impl LagContext {
-    /// The revoked-partitions list this consumer fills.
-    pub fn revoked(&self) -> Revoked {
-        self.revoked.clone()
+    /// The list of assignment changes this consumer fills.
+    pub fn rebalances(&self) -> Rebalances {
+        self.rebalances.clone()
+    }
+
+    fn record(&self, list: &rdkafka::TopicPartitionList, assigned: bool) {
+        let mut changes = self.rebalances.lock().unwrap_or_else(|p| p.into_inner());
+        for e in list.elements() {
+            let (topic, partition) = (e.topic().to_string(), e.partition());
+            tracing::info!(%topic, partition, assigned, "assignment changed");
+            changes.push(if assigned {
+                Rebalance::Assigned { topic, partition }
+            } else {
+                Rebalance::Revoked { topic, partition }
+            });
+        }
     }
 }
 
@@ -77,12 +97,17 @@ impl ConsumerContext for LagContext {
         rebalance: &rdkafka::consumer::Rebalance<'_>,
     ) {
         if let rdkafka::consumer::Rebalance::Revoke(list) = rebalance {
-            let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
-            revoked.extend(
-                list.elements()
-                    .iter()
-                    .map(|e| (e.topic().to_string(), e.partition())),
-            );
+            self.record(list, false);
+        }
+    }
+
+    fn post_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        if let rdkafka::consumer::Rebalance::Assign(list) = rebalance {
+            self.record(list, true);
         }
     }
 }
@@ -106,7 +131,7 @@ pub fn create_consumer(
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
         .set("statistics.interval.ms", "5000")
         .create_with_context(LagContext {
-            revoked: Revoked::default(),
+            rebalances: Rebalances::default(),
             gauge_name: format!("{stage}_consumer_lag_records"),
         })
         .map_err(|e| RuntimeError::Config(format!("kafka consumer: {e}")))?;

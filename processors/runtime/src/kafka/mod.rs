@@ -6,7 +6,7 @@ mod memory;
 mod producer;
 
 pub use admin::create_topics;
-pub use consumer::{create_consumer, Incoming, LagContext, Revoked, StageConsumer};
+pub use consumer::{create_consumer, Incoming, LagContext, Rebalance, Rebalances, StageConsumer};
 pub use memory::MemoryPublisher;
 pub use producer::KafkaPublisher;
 

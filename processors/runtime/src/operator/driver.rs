@@ -1,0 +1,267 @@
+//! Runs an [`Operator`] as a consuming stage: per-partition state restored on assignment and dropped on
+//! revocation, records handled in consumption order with event-time timers in between, wall-time timers on
+//! every round (also idle ones), then outputs published, refused inputs dead-lettered and snapshot deltas
+//! written — all before the consume loop stores the batch's offsets.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use opsmantik_schemas::dlq::Reason;
+
+use super::keyed::{Keyed, TimerKind};
+use super::snapshot::SnapshotStore;
+use super::{Context, Operator, Outputs};
+use crate::clock::Clock;
+use crate::consume::BatchHandler;
+use crate::kafka::{Incoming, OutRecord, Rebalance};
+use crate::stage::StageIo;
+use crate::RuntimeError;
+
+/// An operator with its state, snapshots, clock and outputs.
+pub struct OperatorStage<O: Operator, St> {
+    pub operator: O,
+    pub io: StageIo,
+    store: St,
+    clock: Arc<dyn Clock>,
+    partitions: HashMap<i32, Keyed<O::State>>,
+}
+
+impl<O: Operator, St> std::fmt::Debug for OperatorStage<O, St> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorStage")
+            .field("io", &self.io)
+            .field("partitions", &self.partitions.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<O: Operator, St: SnapshotStore> OperatorStage<O, St> {
+    pub fn new(operator: O, io: StageIo, store: St, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            operator,
+            io,
+            store,
+            clock,
+            partitions: HashMap::new(),
+        }
+    }
+
+    /// The state of partition `p`, if held (tests and metrics).
+    pub fn partition(&self, p: i32) -> Option<&Keyed<O::State>> {
+        self.partitions.get(&p)
+    }
+
+    /// Keys held across every partition.
+    pub fn keys_held(&self) -> usize {
+        self.partitions.values().map(Keyed::len).sum()
+    }
+
+    /// Applies assignment changes in order: revoked partitions are dropped, assigned ones restored.
+    async fn rebalance(&mut self) -> Result<(), RuntimeError> {
+        for change in self.io.take_rebalances() {
+            match change {
+                Rebalance::Revoked { partition, .. } => {
+                    if self.partitions.remove(&partition).is_some() {
+                        tracing::info!(partition, "partition state dropped (revoked)");
+                    }
+                }
+                Rebalance::Assigned { partition, .. } => self.restore(partition).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads partition `p` from its snapshot unless held; waits for the store (never starts empty by mistake).
+    async fn restore(&mut self, p: i32) -> Result<(), RuntimeError> {
+        if self.partitions.contains_key(&p) {
+            return Ok(());
+        }
+        let stage = self.io.stage;
+        let store = &self.store;
+        let stored = self
+            .io
+            .retry("snapshot_load", || store.load(stage, p))
+            .await?;
+        let keyed = Keyed::restore(stored);
+        tracing::info!(
+            partition = p,
+            keys = keyed.len(),
+            watermark = keyed.watermark(),
+            "partition state restored"
+        );
+        self.partitions.insert(p, keyed);
+        Ok(())
+    }
+
+    /// Hands one record to the operator, with the event-time timers due around it.
+    fn apply(&mut self, index: usize, record: &Incoming, now: i64, out: &mut Outputs) {
+        let Some(state) = self.partitions.get_mut(&record.partition) else {
+            return;
+        };
+        if record.offset < state.next_offset(&record.topic) {
+            return; // reflected in the restored state; its outputs were acknowledged before
+        }
+        state.consumed(&record.topic, record.offset);
+        let Some(topic) = self.io.topics.topic_of(&record.topic) else {
+            return;
+        };
+        let input = match self.operator.decode(topic, record) {
+            Ok(Some(input)) => input,
+            Ok(None) => return,
+            Err((reason, detail)) => {
+                out.rejects.push((index, reason, detail));
+                return;
+            }
+        };
+        let topics = &self.io.topics;
+        if let Some(t) = self.operator.event_time(&input) {
+            fire(
+                &mut self.operator,
+                state,
+                out,
+                topics,
+                now,
+                TimerKind::Event,
+                t,
+                false,
+            );
+            state.advance_watermark(t);
+        }
+        self.operator.on_record(
+            &mut Context::new(state, out, topics, Some(index), now),
+            input,
+        );
+        let watermark = state.watermark();
+        fire(
+            &mut self.operator,
+            state,
+            out,
+            topics,
+            now,
+            TimerKind::Event,
+            watermark,
+            true,
+        );
+    }
+
+    /// Fires the wall-time timers due by `now` on every partition.
+    fn fire_wall_timers(&mut self, now: i64, out: &mut Outputs) {
+        for state in self.partitions.values_mut() {
+            fire(
+                &mut self.operator,
+                state,
+                out,
+                &self.io.topics,
+                now,
+                TimerKind::Wall,
+                now,
+                true,
+            );
+        }
+    }
+
+    /// Publishes the round's outputs, dead-letters refused inputs and outputs, then writes snapshot deltas.
+    async fn finish(&mut self, batch: &[Incoming], out: Outputs) -> Result<(), RuntimeError> {
+        let Outputs {
+            records,
+            sources,
+            rejects,
+            ..
+        } = out;
+        let kept = records.clone();
+        let rejected = self.io.publish(records).await?;
+        let mut letters: Vec<OutRecord> = rejects
+            .into_iter()
+            .filter_map(|(i, reason, detail)| self.io.dead_letter(&batch[i], reason, detail))
+            .collect();
+        for (i, error) in rejected {
+            let detail = format!("output rejected: {error}");
+            let source = match sources[i] {
+                Some(s) => batch[s].clone(),
+                None => as_incoming(&kept[i]),
+            };
+            letters.extend(self.io.dead_letter(&source, Reason::Invalid, detail));
+        }
+        self.io.publish_or_fail(letters).await?;
+        self.save_snapshots().await
+    }
+
+    async fn save_snapshots(&mut self) -> Result<(), RuntimeError> {
+        let dirty: BTreeSet<i32> = self
+            .partitions
+            .iter()
+            .filter(|(_, s)| s.is_dirty())
+            .map(|(p, _)| *p)
+            .collect();
+        for p in dirty {
+            let Some(state) = self.partitions.get_mut(&p) else {
+                continue;
+            };
+            let delta = state
+                .take_delta()
+                .map_err(|e| RuntimeError::Config(format!("state does not serialise: {e}")))?;
+            let (stage, store) = (self.io.stage, &self.store);
+            self.io
+                .retry("snapshot_save", || store.save(stage, p, &delta))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Fires timers of `kind` due by `upto` on one partition, earliest first (including timers they set).
+#[allow(clippy::too_many_arguments)]
+fn fire<O: Operator>(
+    operator: &mut O,
+    state: &mut Keyed<O::State>,
+    out: &mut Outputs,
+    topics: &opsmantik_schemas::Topics,
+    now: i64,
+    kind: TimerKind,
+    upto: i64,
+    inclusive: bool,
+) {
+    while let Some((at, key)) = state.pop_due(kind, upto, inclusive) {
+        operator.on_timer(
+            &mut Context::new(state, out, topics, None, now),
+            &key,
+            kind,
+            at,
+        );
+    }
+}
+
+/// A dead letter's source for an output no single input caused (a timer's): the output itself.
+fn as_incoming(record: &OutRecord) -> Incoming {
+    Incoming {
+        topic: record.topic.clone(),
+        partition: -1,
+        offset: -1,
+        key: Some(record.key.clone()),
+        payload: Some(record.payload.clone()),
+    }
+}
+
+impl<O: Operator, St: SnapshotStore> BatchHandler for OperatorStage<O, St> {
+    async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
+        self.rebalance().await?;
+        let partitions: BTreeSet<i32> = batch.iter().map(|r| r.partition).collect();
+        for p in partitions {
+            self.restore(p).await?;
+        }
+        let now = self.clock.now_ms();
+        let mut out = Outputs::default();
+        for (i, record) in batch.iter().enumerate() {
+            self.apply(i, record, now, &mut out);
+        }
+        self.fire_wall_timers(now, &mut out);
+        self.finish(batch, out).await
+    }
+
+    async fn tick(&mut self) -> Result<(), RuntimeError> {
+        self.rebalance().await?;
+        let mut out = Outputs::default();
+        self.fire_wall_timers(self.clock.now_ms(), &mut out);
+        self.finish(&[], out).await
+    }
+}

@@ -1,0 +1,224 @@
+//! The session rules: no I/O, no clock. [`place`] takes a hit and its visitor's current [`Visit`] and answers
+//! with the event placed in its session and the session's new state, or says the hit is too late to place.
+//!
+//! Rules (DESIGN.md §5), all in event time: a visitor (site + visitor key) has at most one open session; a hit
+//! joins it when it falls within 30 minutes of the session's activity and the session is younger than 24
+//! hours; otherwise it opens a new session. The session id is the client's `sid`, unless a previous session
+//! of the visitor already used that `sid` (a split forced by the rules), then a deterministic id derived from
+//! the `sid` and the first hit's event id. A hit older than 30 minutes before the open session's start
+//! belongs to a session already closed: it is reported as late, never silently dropped.
+
+use opsmantik_schemas::{SessionEvent, SessionState, TrackingHit};
+
+use crate::url_params::campaign;
+
+/// Inactivity that ends a session.
+pub const INACTIVITY_MS: i64 = 30 * 60 * 1000;
+/// Longest a session may last.
+pub const MAX_SESSION_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long a visitor's last session is remembered after its last activity (for split detection).
+pub const FORGET_AFTER_MS: i64 = MAX_SESSION_MS + INACTIVITY_MS;
+
+/// What became of one hit.
+// `Placed` is the common case; boxing it to shrink the rare `Late` would cost an allocation per hit.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The hit was placed: the event, and the session's state after it.
+    Placed {
+        event: SessionEvent,
+        state: SessionState,
+    },
+    /// The hit is older than any session still open for its visitor.
+    Late { detail: String },
+}
+
+/// A visitor's open (or last) session and what scoring needs beyond it: the state a sessionizing stage keeps
+/// per visitor (`site:visitor`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Visit {
+    state: SessionState,
+    conversions: i64,
+    /// Sessions this visitor had before this one (as far as this instance remembers).
+    earlier_sessions: i64,
+}
+
+impl Visit {
+    /// The visitor's open (or last) session.
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// When (event time) this visit may be forgotten: no later hit can join or split from it by then.
+    pub fn forget_at(&self) -> i64 {
+        self.state.last_seen_at + FORGET_AFTER_MS
+    }
+}
+
+/// Places `hit` given its visitor's current visit (`None` for a visitor not seen, or forgotten). A hit that
+/// joins the visit changes it in place; one that opens a new session returns the new visit, which replaces
+/// the current one.
+pub fn place(current: Option<&mut Visit>, hit: &TrackingHit) -> (Outcome, Option<Visit>) {
+    let t = hit.event_time;
+    let (state, fresh) = match current {
+        Some(v) if joins(&v.state, t) => {
+            extend(&mut v.state, hit);
+            v.conversions += i64::from(is_conversion(hit));
+            rescore(v);
+            (v.state.clone(), None)
+        }
+        Some(v) if t < v.state.started_at - INACTIVITY_MS => {
+            let detail = format!(
+                "event time {t} is more than 30 minutes before the open session {} (start {})",
+                v.state.session_id, v.state.started_at
+            );
+            return (Outcome::Late { detail }, None);
+        }
+        previous => {
+            let previous = previous.map(|v| &*v);
+            let id = session_id_for(hit, previous.map(|v| &v.state));
+            let mut fresh = Visit {
+                state: open(id, hit),
+                conversions: i64::from(is_conversion(hit)),
+                earlier_sessions: previous.map_or(0, |v| v.earlier_sessions + 1),
+            };
+            rescore(&mut fresh);
+            (fresh.state.clone(), Some(fresh))
+        }
+    };
+    let event = event_of(hit, &state);
+    (Outcome::Placed { event, state }, fresh)
+}
+
+/// Whether a hit at `t` belongs to session `s`.
+fn joins(s: &SessionState, t: i64) -> bool {
+    let active = t <= s.last_seen_at + INACTIVITY_MS && t >= s.started_at - INACTIVITY_MS;
+    let start = s.started_at.min(t);
+    let end = s.last_seen_at.max(t);
+    active && end - start < MAX_SESSION_MS
+}
+
+fn session_id_for(hit: &TrackingHit, previous: Option<&SessionState>) -> String {
+    match previous {
+        Some(p) if p.client_session_id == hit.session_id => {
+            let name = format!("{}:{}", hit.session_id, hit.event_id);
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+        }
+        _ => hit.session_id.clone(),
+    }
+}
+
+/// A phone, WhatsApp or form click: the tracker sends these with `ec = conversion`.
+fn is_conversion(hit: &TrackingHit) -> bool {
+    hit.category == "conversion"
+}
+
+/// Recomputes the session's lead score with the one scoring function.
+fn rescore(v: &mut Visit) {
+    let s = &v.state;
+    let paid_medium = s.utm_medium.as_deref().is_some_and(|m| {
+        matches!(
+            m.to_ascii_lowercase().as_str(),
+            "cpc" | "ppc" | "paid" | "paidsearch" | "paid_social"
+        )
+    });
+    let signals = opsmantik_scoring::Signals {
+        paid_click: s.gclid.is_some() || s.gbraid.is_some() || s.wbraid.is_some(),
+        paid_medium,
+        engaged_secs: s.duration_sec,
+        pageviews: s.pageviews,
+        conversions: v.conversions,
+        returning: v.earlier_sessions > 0,
+    };
+    let score = opsmantik_scoring::score(&signals);
+    v.state.lead_score = score.value;
+    v.state.lead_reasons = score.reasons;
+}
+
+fn is_pageview(hit: &TrackingHit) -> bool {
+    hit.action == "view"
+}
+
+fn open(session_id: String, hit: &TrackingHit) -> SessionState {
+    let c = campaign(&hit.url);
+    let device = hit
+        .user_agent
+        .as_deref()
+        .map(crate::device::parse)
+        .unwrap_or_default();
+    SessionState {
+        session_id,
+        version: 1,
+        site: hit.site.clone(),
+        visitor: hit.visitor.clone(),
+        client_session_id: hit.session_id.clone(),
+        started_at: hit.event_time,
+        last_seen_at: hit.event_time,
+        duration_sec: 0,
+        pageviews: i64::from(is_pageview(hit)),
+        events: 1,
+        entry_url: hit.url.clone(),
+        exit_url: hit.url.clone(),
+        referrer: hit.referrer.clone(),
+        utm_source: c.utm_source,
+        utm_medium: c.utm_medium,
+        utm_campaign: c.utm_campaign,
+        utm_term: c.utm_term,
+        utm_content: c.utm_content,
+        gclid: hit.gclid.clone().or(c.gclid),
+        gbraid: hit.gbraid.clone().or(c.gbraid),
+        wbraid: hit.wbraid.clone().or(c.wbraid),
+        device: device.class,
+        browser: device.browser,
+        os: device.os,
+        geo_country: hit.geo_country.clone(),
+        lead_score: 0,
+        lead_reasons: Vec::new(),
+    }
+}
+
+fn extend(s: &mut SessionState, hit: &TrackingHit) {
+    s.version += 1;
+    s.events += 1;
+    s.pageviews += i64::from(is_pageview(hit));
+    if hit.event_time < s.started_at {
+        // A late hit that happened before the first one seen: it is the real entry.
+        s.started_at = hit.event_time;
+        s.entry_url = hit.url.clone();
+        if hit.referrer.is_some() {
+            s.referrer = hit.referrer.clone();
+        }
+    }
+    if hit.event_time >= s.last_seen_at {
+        s.last_seen_at = hit.event_time;
+        s.exit_url = hit.url.clone();
+    }
+    s.duration_sec = (s.last_seen_at - s.started_at) / 1000;
+    s.gclid = s.gclid.take().or_else(|| hit.gclid.clone());
+    s.gbraid = s.gbraid.take().or_else(|| hit.gbraid.clone());
+    s.wbraid = s.wbraid.take().or_else(|| hit.wbraid.clone());
+    s.geo_country = s.geo_country.take().or_else(|| hit.geo_country.clone());
+}
+
+fn event_of(hit: &TrackingHit, s: &SessionState) -> SessionEvent {
+    SessionEvent {
+        event_id: hit.event_id.clone(),
+        session_id: s.session_id.clone(),
+        site: hit.site.clone(),
+        visitor: hit.visitor.clone(),
+        seq: s.version,
+        event_time: hit.event_time,
+        received_at: hit.received_at,
+        url: hit.url.clone(),
+        referrer: hit.referrer.clone(),
+        category: hit.category.clone(),
+        action: hit.action.clone(),
+        label: hit.label.clone(),
+        value: hit.value,
+        meta_json: hit.meta_json.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;
