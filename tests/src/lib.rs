@@ -44,9 +44,14 @@ pub struct Env {
 impl Env {
     /// Creates the topics and the database (with migrations) for a test called `test`.
     pub async fn new(test: &str) -> anyhow::Result<Self> {
+        Self::on_brokers(test, &brokers()).await
+    }
+
+    /// Like [`new`](Self::new), on the broker(s) at `brokers` (e.g. a [`broker::PrivateBroker`]).
+    pub async fn on_brokers(test: &str, brokers: &str) -> anyhow::Result<Self> {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("e2e_{test}_{}", &suffix[..8]);
-        let kafka = KafkaConfig::for_tests(&brokers(), &name);
+        let kafka = KafkaConfig::for_tests(brokers, &name);
         let clickhouse = ClickHouseConfig::for_tests(&clickhouse_url(), &name);
         opsmantik_runtime::kafka::create_topics(&kafka).await?;
         opsmantik_runtime::clickhouse::migrate(&clickhouse).await?;

@@ -100,16 +100,35 @@ impl Pipeline {
 
     /// Starts a fresh sessionizer process (after the old one was killed).
     pub fn restart_sessionizer(&mut self) {
-        self.sessionizer = Some(Service::start(Binary::Sessionizer, &self.vars, &self.tag));
+        self.start_stage(Binary::Sessionizer);
     }
 
     /// Starts a fresh sink process (after the old one was killed).
     pub fn restart_sink(&mut self) {
-        self.sink = Some(Service::start(
-            Binary::ClickHouseSink,
-            &self.vars,
-            &self.tag,
-        ));
+        self.start_stage(Binary::ClickHouseSink);
+    }
+
+    fn slot(&mut self, stage: Binary) -> &mut Option<Service> {
+        match stage {
+            Binary::Sessionizer => &mut self.sessionizer,
+            Binary::CallMatcher => &mut self.call_matcher,
+            Binary::ClickHouseSink => &mut self.sink,
+            Binary::RedisOverlay => &mut self.overlay,
+            _ => &mut self.edge,
+        }
+    }
+
+    /// Kills a consuming stage with SIGKILL (a crash: no flush, no commit).
+    pub fn kill_stage(&mut self, stage: Binary) {
+        if let Some(service) = self.slot(stage).take() {
+            service.kill();
+        }
+    }
+
+    /// Starts a fresh process of a consuming stage.
+    pub fn start_stage(&mut self, stage: Binary) {
+        let service = Service::start(stage, &self.vars, &self.tag);
+        *self.slot(stage) = Some(service);
     }
 
     /// The edge's URL for `path`.

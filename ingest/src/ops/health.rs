@@ -1,5 +1,7 @@
-//! Health (seeds 000 and 003): `GET /api/health` checks the broker, ClickHouse and Redis with short timeouts;
-//! `GET /api/ready` (can accept writes: the broker answers), `GET /api/live` (the process serves), and
+//! Health (seeds 000 and 003): `GET /api/health` reports the broker from what the producer already knows
+//! (recent deliveries and librdkafka's connection statistics — no network call per probe, so a loaded edge is
+//! not reported down because one probe was slow) and checks ClickHouse and Redis with short timeouts;
+//! `GET /api/ready` (can accept writes: the broker is reachable), `GET /api/live` (the process serves), and
 //! `GET /metrics` (Prometheus text format).
 //!
 //! Status: `unhealthy` (503) when the broker is down — nothing can be accepted; `degraded` (200) when
@@ -38,7 +40,8 @@ where
 }
 
 async fn broker_up(state: &AppState) -> (bool, Value) {
-    check(state.publisher.ping(CHECK_TIMEOUT)).await
+    let publisher = state.publisher.clone();
+    check(async move { publisher.broker_status() }).await
 }
 
 pub async fn health(State(state): State<AppState>) -> Response {

@@ -1,6 +1,7 @@
 //! Kafka plumbing: the [`Publisher`] boundary (real and in-memory), consumer construction and topic admin.
 
 mod admin;
+mod broker_state;
 mod consumer;
 mod memory;
 mod producer;
@@ -45,9 +46,10 @@ pub trait Publisher: Send + Sync + 'static {
         records: Vec<OutRecord>,
     ) -> BoxFuture<'_, Vec<Result<(), PublishError>>>;
 
-    /// Whether the broker answers (health checks). In-memory publishers always do.
-    fn ping(&self, _timeout: std::time::Duration) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async { Ok(()) })
+    /// Whether the broker is believed reachable, from what the publisher already knows (never a network
+    /// call: health checks read it). In-memory publishers always are.
+    fn broker_status(&self) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -59,7 +61,7 @@ impl<P: Publisher> Publisher for std::sync::Arc<P> {
         self.as_ref().publish_batch(records)
     }
 
-    fn ping(&self, timeout: std::time::Duration) -> BoxFuture<'_, Result<(), String>> {
-        self.as_ref().ping(timeout)
+    fn broker_status(&self) -> Result<(), String> {
+        self.as_ref().broker_status()
     }
 }

@@ -5,6 +5,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 
+use super::broker_state::{BrokerState, ProducerStats};
 use super::{OutRecord, PublishError, Publisher};
 use crate::config::KafkaConfig;
 use crate::RuntimeError;
@@ -12,8 +13,9 @@ use crate::RuntimeError;
 /// Publishes to the broker. Cheap to clone; all clones share one librdkafka producer.
 #[derive(Clone)]
 pub struct KafkaPublisher {
-    producer: FutureProducer,
+    producer: FutureProducer<ProducerStats>,
     config: KafkaConfig,
+    state: BrokerState,
 }
 
 impl std::fmt::Debug for KafkaPublisher {
@@ -28,7 +30,9 @@ impl KafkaPublisher {
     /// Builds the producer. The broker is not contacted here, so this succeeds while it is down;
     /// sends then fail after `message_timeout_ms`.
     pub fn new(config: &KafkaConfig) -> Result<Self, RuntimeError> {
-        let producer: FutureProducer = config
+        let context = ProducerStats::default();
+        let state = context.state.clone();
+        let producer: FutureProducer<ProducerStats> = config
             .client_config()
             .set("acks", "all")
             // The local broker keeps no idempotent-producer state: at-least-once plus ids downstream.
@@ -37,11 +41,14 @@ impl KafkaPublisher {
             .set("linger.ms", config.linger_ms.to_string())
             .set("queue.buffering.max.messages", "200000")
             .set("socket.connection.setup.timeout.ms", "3000")
-            .create()
+            // Connection states for health checks (`BrokerState`), once a second.
+            .set("statistics.interval.ms", "1000")
+            .create_with_context(context)
             .map_err(|e| RuntimeError::Config(format!("kafka producer: {e}")))?;
         Ok(Self {
             producer,
             config: config.clone(),
+            state,
         })
     }
 
@@ -94,6 +101,16 @@ impl KafkaPublisher {
             }
         }))
         .await;
+        let now = crate::now_ms();
+        if results
+            .iter()
+            .any(|r| matches!(r, Err(PublishError::Unavailable(_))))
+        {
+            self.state.unavailable(now);
+        }
+        if results.iter().any(Result::is_ok) {
+            self.state.delivered(now);
+        }
         results
     }
 }
@@ -118,19 +135,7 @@ impl Publisher for KafkaPublisher {
         Box::pin(self.send_all(records))
     }
 
-    fn ping(&self, timeout: std::time::Duration) -> BoxFuture<'_, Result<(), String>> {
-        let producer = self.producer.clone();
-        Box::pin(async move {
-            // librdkafka's metadata call blocks: keep it off the async workers.
-            tokio::task::spawn_blocking(move || {
-                producer
-                    .client()
-                    .fetch_metadata(None, Timeout::After(timeout))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        })
+    fn broker_status(&self) -> Result<(), String> {
+        self.state.status(crate::now_ms())
     }
 }
