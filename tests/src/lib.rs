@@ -11,6 +11,7 @@ pub mod http;
 mod pipeline;
 mod service;
 pub mod smtp;
+pub mod traffic;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -127,13 +127,34 @@ pub fn geo_country(headers: &HeaderMap) -> Option<String> {
         .find(|c| c.len() == 2 && c != "XX")
 }
 
+/// The hit's event id. A hit that carries the client's event time `ts` is identified by what the client sent
+/// (site, visitor, session, `ts`, category, action, label, URL), so a client that re-sends it after a lost
+/// answer gets the same id and it counts once (the sessionizer skips a repeated id, tables deduplicate by id).
+/// Without `ts` two identical hits cannot be told from a retry, so each gets a fresh time-ordered id.
+fn hit_id(hit: &SyncHit, visitor: &str) -> String {
+    let Some(ts) = hit.ts else {
+        return uuid::Uuid::now_v7().to_string();
+    };
+    let name = serde_json::json!([
+        hit.site,
+        visitor,
+        hit.session_id,
+        ts,
+        hit.category,
+        hit.action,
+        hit.label,
+        hit.url
+    ]);
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.to_string().as_bytes()).to_string()
+}
+
 fn tracking_hit(hit: SyncHit, received_at: i64, headers: &HeaderMap) -> TrackingHit {
     let visitor = hit
         .fingerprint
         .clone()
         .unwrap_or_else(|| hit.session_id.clone());
     TrackingHit {
-        event_id: uuid::Uuid::now_v7().to_string(),
+        event_id: hit_id(&hit, &visitor),
         event_time: event_time(received_at, hit.ts, hit.st),
         received_at,
         site: hit.site,
@@ -179,5 +200,18 @@ mod tests {
         assert_eq!(tracking_hit(hit, 1, &HeaderMap::new()).key(), "a:S");
         let hit = validate(br#"{"s":"a","u":"x","sid":"S","meta":{"fp":"F"}}"#).unwrap();
         assert_eq!(tracking_hit(hit, 1, &HeaderMap::new()).key(), "a:F");
+    }
+
+    #[test]
+    fn a_resent_hit_keeps_its_id_when_it_carries_its_event_time() {
+        let body =
+            br#"{"s":"a","u":"x","sid":"S","ea":"view","meta":{"fp":"F","ts":1000,"st":1000}}"#;
+        let id = |b: &[u8], at| tracking_hit(validate(b).unwrap(), at, &HeaderMap::new()).event_id;
+        assert_eq!(id(body, 5), id(body, 9_000), "the same hit re-sent later");
+        let next =
+            br#"{"s":"a","u":"x","sid":"S","ea":"view","meta":{"fp":"F","ts":1001,"st":1001}}"#;
+        assert_ne!(id(body, 5), id(next, 5), "another hit a millisecond later");
+        let untimed = br#"{"s":"a","u":"x","sid":"S"}"#;
+        assert_ne!(id(untimed, 5), id(untimed, 5), "no ts: never merged");
     }
 }

@@ -87,6 +87,8 @@ impl Operator for SessionOperator {
         let (event, state) = match outcome {
             Outcome::Placed { event, state } => (event, state),
             Outcome::Late { detail } => return cx.reject(Reason::LateEvent, detail),
+            // A hit the client re-sent: its outputs were published the first time.
+            Outcome::Repeated => return,
         };
         if let Some(at) = cx.state.get(&key).map(Visit::forget_at) {
             cx.state.set_timer(&key, TimerKind::Event, at);

@@ -31,6 +31,18 @@ pub enum Outcome {
     },
     /// The hit is older than any session still open for its visitor.
     Late { detail: String },
+    /// The visitor's last hits already include this event id (a client re-sent it): nothing changes.
+    Repeated,
+}
+
+/// How many of a visitor's latest event ids are remembered to recognise a re-sent hit.
+const RECENT_IDS: usize = 16;
+
+/// A stable 64-bit hash of an event id (FNV-1a), kept instead of the id to keep visits small.
+fn id_hash(event_id: &str) -> u64 {
+    event_id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A visitor's open (or last) session and what scoring needs beyond it: the state a sessionizing stage keeps
@@ -41,6 +53,9 @@ pub struct Visit {
     conversions: i64,
     /// Sessions this visitor had before this one (as far as this instance remembers).
     earlier_sessions: i64,
+    /// Hashes of the visitor's latest event ids, newest last.
+    #[serde(default)]
+    recent: Vec<u64>,
 }
 
 impl Visit {
@@ -60,11 +75,16 @@ impl Visit {
 /// the current one.
 pub fn place(current: Option<&mut Visit>, hit: &TrackingHit) -> (Outcome, Option<Visit>) {
     let t = hit.event_time;
+    let id = id_hash(&hit.event_id);
+    if current.as_ref().is_some_and(|v| v.recent.contains(&id)) {
+        return (Outcome::Repeated, None);
+    }
     let (state, fresh) = match current {
         Some(v) if joins(&v.state, t) => {
             extend(&mut v.state, hit);
             v.conversions += i64::from(is_conversion(hit));
             rescore(v);
+            remember(&mut v.recent, id);
             (v.state.clone(), None)
         }
         Some(v) if t < v.state.started_at - INACTIVITY_MS => {
@@ -76,11 +96,13 @@ pub fn place(current: Option<&mut Visit>, hit: &TrackingHit) -> (Outcome, Option
         }
         previous => {
             let previous = previous.map(|v| &*v);
-            let id = session_id_for(hit, previous.map(|v| &v.state));
+            let mut recent = previous.map(|v| v.recent.clone()).unwrap_or_default();
+            remember(&mut recent, id);
             let mut fresh = Visit {
-                state: open(id, hit),
+                state: open(session_id_for(hit, previous.map(|v| &v.state)), hit),
                 conversions: i64::from(is_conversion(hit)),
                 earlier_sessions: previous.map_or(0, |v| v.earlier_sessions + 1),
+                recent,
             };
             rescore(&mut fresh);
             (fresh.state.clone(), Some(fresh))
@@ -88,6 +110,13 @@ pub fn place(current: Option<&mut Visit>, hit: &TrackingHit) -> (Outcome, Option
     };
     let event = event_of(hit, &state);
     (Outcome::Placed { event, state }, fresh)
+}
+
+fn remember(recent: &mut Vec<u64>, id: u64) {
+    if recent.len() == RECENT_IDS {
+        recent.remove(0);
+    }
+    recent.push(id);
 }
 
 /// Whether a hit at `t` belongs to session `s`.

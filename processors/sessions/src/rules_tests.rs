@@ -48,7 +48,19 @@ fn placed(o: Outcome) -> (SessionEvent, SessionState) {
     match o {
         Outcome::Placed { event, state } => (event, state),
         Outcome::Late { detail } => panic!("unexpected late: {detail}"),
+        Outcome::Repeated => panic!("unexpected repeat"),
     }
+}
+
+#[test]
+fn a_re_sent_hit_changes_nothing() {
+    let mut op = Sessionizer::new();
+    let first = hit("v", "S", 1, 0, "u", "view");
+    placed(op.on_hit(&first));
+    placed(op.on_hit(&hit("v", "S", 2, MIN, "u", "view")));
+    assert_eq!(op.on_hit(&first), Outcome::Repeated);
+    let (_, s) = placed(op.on_hit(&hit("v", "S", 3, 2 * MIN, "u", "view")));
+    assert_eq!((s.events, s.version), (3, 3), "the repeat was not counted");
 }
 
 #[test]
