@@ -105,7 +105,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<Truth> {
         let body = hit_body(&plan, visitor, n);
         clicks += u64::from(body["ec"] == "conversion");
         let mut requests = vec![(format!("{}/api/sync", plan.base_url), None, body)];
-        if plan.event_every > 0 && i as usize % plan.event_every == 0 {
+        if plan.event_every > 0 && (i as usize).is_multiple_of(plan.event_every) {
             events += 1;
             let event = json!({ "event_name": "chaos", "user_id": format!("u{visitor}"),
                 "idempotency_key": format!("chaos-{i}") });
