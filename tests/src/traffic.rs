@@ -33,6 +33,8 @@ pub struct Truth {
     pub events: u64,
     /// Requests that had to be sent more than once.
     pub retried: u64,
+    /// From the first request to the last acknowledgement.
+    pub took: Duration,
 }
 
 impl Truth {
@@ -136,5 +138,6 @@ pub async fn run(plan: Plan) -> anyhow::Result<Truth> {
         clicks,
         events,
         retried: retried.load(Ordering::Relaxed),
+        took: started.elapsed(),
     })
 }

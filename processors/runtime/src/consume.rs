@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BatchConfig;
-use crate::kafka::{Incoming, OutRecord, PublishError, Publisher, StageConsumer};
+use crate::kafka::{watchdog, Incoming, OutRecord, PublishError, Publisher, StageConsumer};
 use crate::metrics::StageMetrics;
 use crate::retry::Backoff;
 use crate::RuntimeError;
@@ -44,7 +44,9 @@ pub async fn run_consumer<H: BatchHandler>(
     metrics: &StageMetrics,
     shutdown: &CancellationToken,
 ) -> Result<(), RuntimeError> {
+    let mut watch = Watch::new(consumer, metrics.stage());
     let result = loop {
+        watch.maybe_check(consumer);
         let batch = tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
             batch = next_batch(consumer, batching) => batch,
@@ -71,6 +73,42 @@ pub async fn run_consumer<H: BatchHandler>(
         tracing::debug!(error = %e, "final commit (nothing stored is fine)");
     }
     result
+}
+
+/// The assignment watchdog's schedule and memory (`kafka::watchdog`).
+struct Watch {
+    topics: Vec<String>,
+    stage: &'static str,
+    stalls: watchdog::Stalls,
+    last: Instant,
+}
+
+impl Watch {
+    fn new(consumer: &StageConsumer, stage: &'static str) -> Self {
+        let topics = consumer
+            .subscription()
+            .map(|l| l.elements().iter().map(|e| e.topic().to_string()).collect())
+            .unwrap_or_default();
+        Self {
+            topics,
+            stage,
+            stalls: watchdog::Stalls::default(),
+            last: Instant::now(),
+        }
+    }
+
+    fn maybe_check(&mut self, consumer: &StageConsumer) {
+        if self.last.elapsed() < watchdog::CHECK_EVERY {
+            return;
+        }
+        self.last = Instant::now();
+        let mut run = || watchdog::check(consumer, &self.topics, &mut self.stalls, self.stage);
+        // The check makes blocking broker calls (short timeouts): keep the other tasks running meanwhile.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => run(),
+            _ => tokio::task::block_in_place(run),
+        }
+    }
 }
 
 /// Waits for the first record, then collects more until `max_records` or `max_wait` after the first.

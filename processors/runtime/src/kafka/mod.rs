@@ -5,6 +5,7 @@ mod broker_state;
 mod consumer;
 mod memory;
 mod producer;
+pub mod watchdog;
 
 pub use admin::create_topics;
 pub use consumer::{create_consumer, Incoming, LagContext, Rebalance, Rebalances, StageConsumer};

@@ -136,10 +136,16 @@ mod tests {
         assert!(!s.observe("t", 0, 100, 150));
         assert!(!s.observe("t", 0, 100, 160));
         assert!(!s.observe("t", 0, 100, 170));
-        assert!(s.observe("t", 0, 100, 180), "three stalled checks after the first sighting");
+        assert!(
+            s.observe("t", 0, 100, 180),
+            "three stalled checks after the first sighting"
+        );
         s.rejoined();
         let trips = (0..7).filter(|i| s.observe("t", 0, 100, 200 + i)).count();
-        assert_eq!(trips, 1, "after a rejoin the threshold doubles: trips on the 7th check only");
+        assert_eq!(
+            trips, 1,
+            "after a rejoin the threshold doubles: trips on the 7th check only"
+        );
         assert!(s.observe("t", 0, 100, 300));
     }
 
@@ -147,7 +153,10 @@ mod tests {
     fn a_consumed_or_idle_partition_never_trips() {
         let mut s = Stalls::default();
         for (i, committed) in [100, 120, 140, 160, 180].into_iter().enumerate() {
-            assert!(!s.observe("t", 1, committed, 200 + i as i64), "its owner commits");
+            assert!(
+                !s.observe("t", 1, committed, 200 + i as i64),
+                "its owner commits"
+            );
         }
         for _ in 0..10 {
             assert!(!s.observe("t", 2, 50, 50), "nothing waits");
