@@ -104,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
         url: opsmantik_e2e::redis_url(),
         key_prefix: format!("{}:", env.name),
     })?;
+    state.stores = opsmantik_ingest::app::stores::Stores::live(&state.redis, &state.clickhouse);
     let new = NewKey {
         site_public_id: "bench",
         site_id: "bench-site",

@@ -75,6 +75,16 @@ async fn deliver(
         }
         match req.send().await {
             Ok(r) if r.status().is_success() => return Ok(attempts),
+            // Over a rate limit: wait as told, like a well-behaved client.
+            Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                let wait = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
             Ok(r) if r.status().is_client_error() => {
                 anyhow::bail!("{url} refused {body}: {}", r.status())
             }

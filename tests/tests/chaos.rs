@@ -96,7 +96,8 @@ async fn every_stage_and_the_broker_killed_in_turn_lose_nothing_and_count_nothin
         seconds,
         hits_per_second: rate,
         click_every: 10,
-        event_every: 25,
+        // At most ~10 event API events a second: the key's default rate is 1,000 a minute.
+        event_every: 25.max(rate as usize / 10),
     };
     let sending = tokio::spawn(traffic::run(plan));
     let started = tokio::time::Instant::now();

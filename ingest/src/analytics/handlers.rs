@@ -1,17 +1,15 @@
 //! The analytics routes.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use redis::AsyncCommands;
 use serde_json::{json, Value};
 
 use super::buckets::{fill, Period};
-use super::queries::{self, Filter};
+use super::queries::Filter;
 use super::{EVENT_COUNTS_RULE, READS_RULE};
 use crate::app::state::AppState;
 use crate::auth::keys::{KeyRecord, Scope};
@@ -119,10 +117,16 @@ async fn event_counts(
     let now = unix_now();
     let starts = period.starts(now);
     let from = starts[0];
-    let totals = queries::totals(&state.clickhouse, site, from, now, &filter)
+    let totals = state
+        .stores
+        .analytics
+        .totals(site, from, now, &filter)
         .await
         .map_err(|e| analytics_error(d, &e))?;
-    let counts = queries::per_bucket(&state.clickhouse, site, period, from, now, &filter)
+    let counts = state
+        .stores
+        .analytics
+        .per_bucket(site, period, from, now, &filter)
         .await
         .map_err(|e| analytics_error(d, &e))?;
     let buckets: Vec<Value> = fill(&starts, &counts)
@@ -167,32 +171,19 @@ pub async fn metrics(
             filter.user_contains.as_deref().unwrap_or("")
         ),
     );
-    if let Some(cached) = cache_get(&state, &cache_key).await {
+    if let Some(cached) = state.stores.analytics.cached(&cache_key).await {
         return success(StatusCode::OK, cached);
     }
     match metrics_data(&state, &key.site, period, &filter).await {
         Ok(data) => {
-            cache_put(&state, &cache_key, &data).await;
+            state
+                .stores
+                .analytics
+                .cache(&cache_key, &data, CACHE_SECS)
+                .await;
             success(StatusCode::OK, data)
         }
         Err(e) => e.into_response(),
-    }
-}
-
-async fn cache_get(state: &AppState, key: &str) -> Option<Value> {
-    let mut c = tokio::time::timeout(Duration::from_millis(500), state.redis.conn())
-        .await
-        .ok()?
-        .ok()?;
-    let raw: Option<String> = c.get(key).await.ok()?;
-    raw.and_then(|r| serde_json::from_str(&r).ok())
-}
-
-async fn cache_put(state: &AppState, key: &str, data: &Value) {
-    if let Ok(Ok(mut c)) =
-        tokio::time::timeout(Duration::from_millis(500), state.redis.conn()).await
-    {
-        let _: Result<(), _> = c.set_ex(key, data.to_string(), CACHE_SECS).await;
     }
 }
 
@@ -207,15 +198,12 @@ async fn metrics_data(
     let now = unix_now();
     let starts = period.starts(now);
     let from = starts[0];
-    let ch = &state.clickhouse;
-    let totals = queries::totals(ch, site, from, now, f).await.map_err(err)?;
-    let types = queries::by_type(ch, site, from, now, f)
-        .await
-        .map_err(err)?;
-    let users = queries::top_users(ch, site, from, now, f)
-        .await
-        .map_err(err)?;
-    let counts = queries::per_bucket(ch, site, period, from, now, f)
+    let store = &state.stores.analytics;
+    let totals = store.totals(site, from, now, f).await.map_err(err)?;
+    let types = store.by_type(site, from, now, f).await.map_err(err)?;
+    let users = store.top_users(site, from, now, f).await.map_err(err)?;
+    let counts = store
+        .per_bucket(site, period, from, now, f)
         .await
         .map_err(err)?;
     let pct = |n: u64| {
@@ -252,7 +240,12 @@ pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
-    match queries::ingestion(&state.clickhouse, &key.site, unix_now()).await {
+    match state
+        .stores
+        .analytics
+        .ingestion(&key.site, unix_now())
+        .await
+    {
         Ok(i) => success(
             StatusCode::OK,
             json!({
@@ -264,3 +257,7 @@ pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Err(e) => analytics_error(d, &e).into_response(),
     }
 }
+
+#[cfg(test)]
+#[path = "handlers_tests.rs"]
+mod tests;

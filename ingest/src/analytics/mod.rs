@@ -7,6 +7,7 @@ pub mod buckets;
 pub mod handlers;
 pub mod queries;
 pub mod site_stats;
+pub mod store;
 pub mod summary;
 
 use crate::limits::Rule;

@@ -5,7 +5,10 @@ pub mod config;
 pub mod router;
 pub mod serve;
 pub mod state;
+pub mod stores;
 pub mod tasks;
 
 #[cfg(test)]
 mod access_matrix_tests;
+#[cfg(test)]
+pub mod test_client;

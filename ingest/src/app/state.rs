@@ -8,6 +8,7 @@ use opsmantik_runtime::kafka::{OutRecord, Publisher};
 use opsmantik_schemas::Topics;
 
 use crate::app::config::{ServerLimits, TrackingLimits};
+use crate::app::stores::{InMemory, Stores};
 use crate::auth::AuthState;
 use crate::callflow::CallflowState;
 use crate::http::cors::Cors;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub limits: TrackingLimits,
     pub server: ServerLimits,
     pub redis: Store,
+    /// The storage seams of the handlers (Redis and ClickHouse, or in memory in tests).
+    pub stores: Stores,
 }
 
 impl std::fmt::Debug for AppState {
@@ -106,6 +109,16 @@ impl AppState {
         }
     }
 
+    /// A state over `publisher` and `topics` whose stores are in memory (returned for setting up data), with
+    /// every other part at its test default: test secrets, and ClickHouse and Redis clients at their local
+    /// addresses that only the tracking routes' best-effort reads touch (visitor index, site status).
+    pub fn in_memory(publisher: Arc<dyn Publisher>, topics: Topics) -> (Self, InMemory) {
+        let memory = InMemory::default();
+        let mut state = Self::for_tests(publisher, topics);
+        state.stores = memory.stores();
+        (state, memory)
+    }
+
     /// A state over `publisher` and `topics`, with every other part at its test default: ClickHouse and
     /// Redis at their local addresses (not contacted until used), test secrets.
     pub fn for_tests(publisher: Arc<dyn Publisher>, topics: Topics) -> Self {
@@ -125,7 +138,9 @@ impl AppState {
         let identity =
             Identity::from_config(&IdentityConfig::for_tests()).expect("test identity config");
         let sites = SiteCache::default();
+        let clickhouse = clickhouse::Client::default().with_url("http://127.0.0.1:8123");
         Self {
+            stores: Stores::live(&redis, &clickhouse),
             cors: Cors::new("", sites.clone()),
             #[allow(clippy::expect_used)]
             limiter: Limiter::default(),
@@ -140,7 +155,7 @@ impl AppState {
             sites,
             publisher,
             topics,
-            clickhouse: clickhouse::Client::default().with_url("http://127.0.0.1:8123"),
+            clickhouse,
             prometheus: None,
             publish_timeout: Duration::from_secs(5),
             started: Instant::now(),

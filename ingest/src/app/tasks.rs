@@ -32,10 +32,12 @@ pub async fn start(
         .map_err(RuntimeError::Config)?;
     let limiter = limits::Limiter::default();
     let sync = limiter.spawn_sync(redis.clone(), shutdown.clone());
+    let clickhouse = opsmantik_runtime::clickhouse::client(&config.clickhouse);
     let state = AppState {
+        stores: super::stores::Stores::live(&redis, &clickhouse),
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),
-        clickhouse: opsmantik_runtime::clickhouse::client(&config.clickhouse),
+        clickhouse,
         prometheus: opsmantik_runtime::telemetry::prometheus_handle(),
         publish_timeout: config.publish_timeout(),
         started: Instant::now(),

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use opsmantik_runtime::accounts::{self, Role};
-use opsmantik_runtime::sites::{self, Lookup, Site};
+use opsmantik_runtime::accounts::Role;
+use opsmantik_runtime::sites::{Lookup, Site};
 
 use super::keys::{KeyRecord, Scope};
 use super::{AuthError, Principal};
@@ -96,7 +96,7 @@ pub async fn find_site(state: &AppState, key: &str) -> Result<Option<Arc<Site>>,
     if let Lookup::Found(site) = state.sites.get(key) {
         return Ok(Some(site));
     }
-    Ok(sites::find(&state.redis, key).await?.map(Arc::new))
+    Ok(state.stores.auth.site(key).await?.map(Arc::new))
 }
 
 /// The site `site_key` names, if `who` may do `need` on it.
@@ -115,7 +115,7 @@ pub async fn site(
         Principal::Key(_) => Relation::None,
         Principal::User(u) if u.is_admin() => Relation::Admin,
         Principal::User(u) => {
-            role = accounts::role_of(&state.redis, &site.id, &u.id).await?;
+            role = state.stores.auth.role_of(&site.id, &u.id).await?;
             role.map_or(Relation::None, Relation::Member)
         }
     };

@@ -17,6 +17,7 @@ use rand::RngCore;
 use redis::AsyncCommands;
 
 use super::sha256_hex;
+use super::store::AuthStore;
 use opsmantik_runtime::redis::Store;
 
 /// How long an edge trusts a looked-up key (or a miss) before asking Redis again.
@@ -150,8 +151,8 @@ fn site_keys(store: &Store, site_id: &str) -> String {
     store.site_key("site", site_id, "keys")
 }
 
-/// Creates a key; returns it (the only time it exists in clear) and its record.
-pub async fn create(store: &Store, new: NewKey<'_>) -> redis::RedisResult<(String, KeyRecord)> {
+/// A fresh key and its record (not stored).
+pub fn mint(new: NewKey<'_>) -> (String, KeyRecord) {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let key = format!("evp_{}", URL_SAFE_NO_PAD.encode(bytes));
@@ -165,6 +166,12 @@ pub async fn create(store: &Store, new: NewKey<'_>) -> redis::RedisResult<(Strin
         scopes: new.scopes.to_vec(),
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
+    (key, record)
+}
+
+/// Creates a key; returns it (the only time it exists in clear) and its record.
+pub async fn create(store: &Store, new: NewKey<'_>) -> redis::RedisResult<(String, KeyRecord)> {
+    let (key, record) = mint(new);
     let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
     let mut c = store.conn().await?;
     redis::pipe()
@@ -209,10 +216,11 @@ fn from_fields(id: &str, fields: &HashMap<String, String>) -> Option<KeyRecord> 
     })
 }
 
-/// The record of `key`, if it is a live key. A miss in the cache also stamps the key's `last_used_at`
-/// (so that stamp is at most [`CACHE_TTL`] behind per edge, without a write per request).
+/// The record of `key`, if it is a live key, through the edge's short-lived cache. A read of the store also
+/// stamps the key's `last_used_at` (so that stamp is at most [`CACHE_TTL`] behind per edge, without a write per
+/// request).
 pub async fn lookup(
-    store: &Store,
+    store: &dyn AuthStore,
     cache: &KeyCache,
     key: &str,
 ) -> redis::RedisResult<Option<KeyRecord>> {
@@ -220,20 +228,26 @@ pub async fn lookup(
     if let Some(hit) = cache.get(&id) {
         return Ok(hit);
     }
+    let record = store.key_record(&id).await?;
+    cache.put(id, record.clone());
+    Ok(record)
+}
+
+/// The live record with id `id` in Redis, stamping its last use off the request path.
+pub(super) async fn read_record(store: &Store, id: &str) -> redis::RedisResult<Option<KeyRecord>> {
     let mut c = store.conn().await?;
-    let fields: HashMap<String, String> = c.hgetall(record_key(store, &id)).await?;
-    let record = from_fields(&id, &fields);
+    let fields: HashMap<String, String> = c.hgetall(record_key(store, id)).await?;
+    let record = from_fields(id, &fields);
     if record.is_some() {
         // A stamp for listings: written off the request path, its failure is not the request's.
         let (key, now) = (
-            record_key(store, &id),
+            record_key(store, id),
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         );
         tokio::spawn(async move {
             let _: redis::RedisResult<()> = c.hset(key, "last_used_at", now).await;
         });
     }
-    cache.put(id, record.clone());
     Ok(record)
 }
 

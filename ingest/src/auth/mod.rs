@@ -11,6 +11,7 @@ pub mod keys;
 pub mod principal;
 pub mod sessions;
 pub mod signature;
+pub mod store;
 
 use std::sync::Arc;
 

@@ -31,7 +31,7 @@ impl Principal {
 
 /// Identifies the caller of a request with `headers`.
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, AuthError> {
-    let store = &state.redis;
+    let store = state.stores.auth.as_ref();
     if let Some(key) = keys::presented_key(headers) {
         return keys::lookup(store, &state.auth.keys, &key)
             .await?
@@ -47,12 +47,13 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal
             .ok_or(AuthError::InvalidToken)?;
         (claims.email, Some(claims.sub))
     } else if let Some(cookie) = sessions::presented(headers) {
-        let email = sessions::email_of(store, cookie).await?;
+        let email = store.session_email(cookie).await?;
         (email.ok_or(AuthError::InvalidToken)?, None)
     } else {
         return Err(AuthError::Missing);
     };
-    accounts::user_by_email(store, &email)
+    store
+        .user_by_email(&email)
         .await?
         .filter(|u| id.as_ref().is_none_or(|id| *id == u.id))
         .map(Principal::User)

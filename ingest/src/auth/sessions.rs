@@ -16,11 +16,16 @@ fn record_key(store: &Store, id: &str) -> String {
     store.key(&["auth", "session", &sha256_hex(id)])
 }
 
-/// Starts a session of the user with `email` for `ttl_secs`; returns the cookie value.
-pub async fn start(store: &Store, email: &str, ttl_secs: u64) -> redis::RedisResult<String> {
+/// A new session id: 32 random bytes, hex.
+pub fn new_id() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let id = hex::encode(bytes);
+    hex::encode(bytes)
+}
+
+/// Starts a session of the user with `email` for `ttl_secs`; returns the cookie value.
+pub async fn start(store: &Store, email: &str, ttl_secs: u64) -> redis::RedisResult<String> {
+    let id = new_id();
     let mut c = store.conn().await?;
     let _: () = c.set_ex(record_key(store, &id), email, ttl_secs).await?;
     Ok(id)

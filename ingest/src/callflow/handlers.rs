@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::error::envelope;
-use super::store::{self, StoredEvent};
+use super::store::StoredEvent;
 use super::token::{self, Cursor};
 use super::validate::{
     format_time, validate_event, validate_event_id, validate_query, EVENT_ID_PREFIX,
@@ -141,15 +141,12 @@ pub async fn list(
             })?,
         ),
     };
-    let mut rows = store::list(
-        &state.clickhouse,
-        &caller.site,
-        &q,
-        after.as_ref(),
-        q.limit + 1,
-    )
-    .await
-    .map_err(|e| unavailable(&e, &rid))?;
+    let mut rows = state
+        .stores
+        .callflow
+        .list(&caller.site, &q, after.as_ref(), q.limit + 1)
+        .await
+        .map_err(|e| unavailable(&e, &rid))?;
     let next_token = if rows.len() > q.limit {
         rows.truncate(q.limit);
         rows.last().map(|last| {
@@ -177,7 +174,10 @@ pub async fn get_one(
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
     validate_event_id(&event_id).map_err(|d| invalid("Invalid event ID format", vec![d], &rid))?;
-    let found = store::get(&state.clickhouse, &caller.site, &event_id)
+    let found = state
+        .stores
+        .callflow
+        .get(&caller.site, &event_id)
         .await
         .map_err(|e| unavailable(&e, &rid))?;
     match found {
@@ -190,3 +190,7 @@ pub async fn get_one(
         )),
     }
 }
+
+#[cfg(test)]
+#[path = "handlers_tests.rs"]
+mod tests;

@@ -5,9 +5,89 @@
 //! plane; ids are deterministic, so ClickHouse still deduplicates an event whose claim was evicted. One pipelined round trip per request (two when there are
 //! duplicates), never one per event.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
 use redis::RedisResult;
 
 use opsmantik_runtime::redis::Store;
+
+/// Where client-id claims live: [`RedisDedup`] for the edge, [`MemoryDedup`] for in-process tests.
+pub trait DedupStore: Send + Sync + 'static {
+    /// Claims each `(client_id, event_id)`; per claim `None` when new, else the earlier event's id.
+    fn claim<'a>(
+        &'a self,
+        site: &'a str,
+        claims: &'a [(String, String)],
+    ) -> BoxFuture<'a, RedisResult<Vec<Option<String>>>>;
+    /// Gives claims back (their events were not stored).
+    fn release<'a>(
+        &'a self,
+        site: &'a str,
+        client_ids: &'a [String],
+    ) -> BoxFuture<'a, RedisResult<()>>;
+}
+
+/// Claims in Redis.
+#[derive(Debug, Clone)]
+pub struct RedisDedup(pub Store);
+
+impl DedupStore for RedisDedup {
+    fn claim<'a>(
+        &'a self,
+        site: &'a str,
+        claims: &'a [(String, String)],
+    ) -> BoxFuture<'a, RedisResult<Vec<Option<String>>>> {
+        Box::pin(claim(&self.0, site, claims))
+    }
+    fn release<'a>(
+        &'a self,
+        site: &'a str,
+        client_ids: &'a [String],
+    ) -> BoxFuture<'a, RedisResult<()>> {
+        Box::pin(release(&self.0, site, client_ids))
+    }
+}
+
+/// Claims in memory: (site, client id) → event id; no expiry.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDedup(Arc<Mutex<HashMap<(String, String), String>>>);
+
+impl DedupStore for MemoryDedup {
+    fn claim<'a>(
+        &'a self,
+        site: &'a str,
+        claims: &'a [(String, String)],
+    ) -> BoxFuture<'a, RedisResult<Vec<Option<String>>>> {
+        let mut taken = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let out = claims
+            .iter()
+            .map(|(client_id, event_id)| {
+                let k = (site.to_string(), client_id.clone());
+                match taken.get(&k) {
+                    Some(earlier) => Some(earlier.clone()),
+                    None => {
+                        taken.insert(k, event_id.clone());
+                        None
+                    }
+                }
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(out)))
+    }
+    fn release<'a>(
+        &'a self,
+        site: &'a str,
+        client_ids: &'a [String],
+    ) -> BoxFuture<'a, RedisResult<()>> {
+        let mut taken = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for c in client_ids {
+            taken.remove(&(site.to_string(), c.clone()));
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
 
 const CLAIM_TTL_SECS: u64 = 7 * 24 * 3600;
 
@@ -19,7 +99,7 @@ fn key(store: &Store, site: &str, client_id: &str) -> String {
 
 /// Claims each `(client_id, event_id)`; returns, per claim, `None` when it is new, or the event id of the
 /// earlier event with that client id.
-pub async fn claim(
+async fn claim(
     store: &Store,
     site: &str,
     claims: &[(String, String)],
@@ -61,7 +141,7 @@ pub async fn claim(
 }
 
 /// Gives claims back (their events were not stored), so a retry is not taken for a duplicate.
-pub async fn release(store: &Store, site: &str, client_ids: &[String]) -> RedisResult<()> {
+async fn release(store: &Store, site: &str, client_ids: &[String]) -> RedisResult<()> {
     if client_ids.is_empty() {
         return Ok(());
     }

@@ -12,7 +12,6 @@ use opsmantik_runtime::now_ms;
 use opsmantik_schemas::{encode, ProductEvent, Topic};
 use serde_json::{json, Value};
 
-use super::dedup;
 use super::validate::{validate, ValidEvent};
 use super::MAX_BATCH_EVENTS;
 use crate::app::state::AppState;
@@ -105,7 +104,7 @@ async fn ingest(
         .zip(&ids)
         .filter_map(|((_, e), id)| e.client_id.clone().map(|c| (c, id.clone())))
         .collect();
-    let earlier = dedup::claim(&state.redis, site, &claims).await.unwrap_or_else(|e| {
+    let earlier = state.stores.dedup.claim(site, &claims).await.unwrap_or_else(|e| {
         // Fail open: ids are deterministic, so ClickHouse still deduplicates what the edge could not.
         tracing::warn!(error = %e, "dedup store unavailable; accepting without edge deduplication");
         metrics::counter!("edge_dedup_unavailable_total").increment(1);
@@ -155,7 +154,7 @@ async fn ingest(
             }
         });
     }
-    if let Err(e) = dedup::release(&state.redis, site, &released).await {
+    if let Err(e) = state.stores.dedup.release(site, &released).await {
         tracing::warn!(error = %e, "could not release dedup claims of failed events");
     }
     Ok(())
@@ -321,3 +320,7 @@ fn batch_reply(dialect: Dialect, outcomes: &[Outcome]) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "handlers_tests.rs"]
+mod tests;

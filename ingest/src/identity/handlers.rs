@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use opsmantik_runtime::accounts;
 use serde_json::{json, Value};
 
 use super::codes::{self, Check};
@@ -89,7 +88,10 @@ pub async fn request_code(
         return Err(too_many("codes for this email", d.retry_after));
     }
     let code = codes::new_code();
-    codes::store_code(&state.redis, &email, &code)
+    state
+        .stores
+        .codes
+        .store_code(&email, &code)
         .await
         .map_err(store_error)?;
     state
@@ -117,7 +119,10 @@ pub async fn verify(
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(validation("`code` must be 6 digits"));
     }
-    if codes::check_code(&state.redis, &email, code)
+    if state
+        .stores
+        .codes
+        .check_code(&email, code)
         .await
         .map_err(store_error)?
         != Check::Valid
@@ -129,7 +134,10 @@ pub async fn verify(
             "the code is wrong or expired",
         ));
     }
-    let user = accounts::user_for(&state.redis, &email)
+    let user = state
+        .stores
+        .auth
+        .user_for(&email)
         .await
         .map_err(store_error)?;
     let token = state
@@ -138,7 +146,10 @@ pub async fn verify(
         .issue(&user.id, &user.email, &user.role)
         .map_err(|e| ApiError::internal(Shape::Seed003, "TOKEN_ERROR", &e))?;
     let ttl = state.auth.session_ttl_secs;
-    let session = sessions::start(&state.redis, &user.email, ttl)
+    let session = state
+        .stores
+        .auth
+        .start_session(&user.email, ttl)
         .await
         .map_err(store_error)?;
     let mut response = success(
@@ -167,10 +178,19 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(id) = sessions::presented(&headers) {
-        sessions::end(&state.redis, id).await.map_err(store_error)?;
+        state
+            .stores
+            .auth
+            .end_session(id)
+            .await
+            .map_err(store_error)?;
     }
     let mut response = success(StatusCode::OK, json!({ "message": "signed out" }));
     let clear: HeaderValue = sessions::set_cookie(None, 0, state.auth.cookie_secure);
     response.headers_mut().insert("set-cookie", clear);
     Ok(response)
 }
+
+#[cfg(test)]
+#[path = "handlers_tests.rs"]
+mod tests;
