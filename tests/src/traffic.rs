@@ -68,6 +68,7 @@ async fn deliver(
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut attempts = 0;
     loop {
+        anyhow::ensure!(Instant::now() < deadline, "{url} not accepted within two minutes");
         attempts += 1;
         let mut req = http.post(url).json(body);
         if let Some(k) = key {
@@ -88,7 +89,6 @@ async fn deliver(
             Ok(r) if r.status().is_client_error() => {
                 anyhow::bail!("{url} refused {body}: {}", r.status())
             }
-            _ if Instant::now() > deadline => anyhow::bail!("{url} unavailable for two minutes"),
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
