@@ -68,7 +68,10 @@ async fn deliver(
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut attempts = 0;
     loop {
-        anyhow::ensure!(Instant::now() < deadline, "{url} not accepted within two minutes");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{url} not accepted within two minutes"
+        );
         attempts += 1;
         let mut req = http.post(url).json(body);
         if let Some(k) = key {

@@ -48,7 +48,7 @@ impl MatchOperator {
             cx.state.insert(&key, Held::Visitor(Box::new(v)));
         }
         if let Some(Held::Visitor(v)) = cx.state.get(&key) {
-            let at = v.forget_at();
+            let at = v.next_deadline();
             cx.state.set_timer(&key, TimerKind::Event, at);
         }
     }
@@ -66,7 +66,7 @@ impl MatchOperator {
 
     fn release(cx: &mut Context<'_, Held>, click: &CallIntent) {
         let session = match cx.state.get(&visitor_key(&click.site, &click.visitor)) {
-            Some(Held::Visitor(v)) => Some(v.state()),
+            Some(Held::Visitor(v)) => v.state(),
             _ => None,
         };
         let record = call_record(click, session);
@@ -109,11 +109,17 @@ impl Operator for MatchOperator {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_, Held>, key: &str, _kind: TimerKind, _at: i64) {
-        match cx.state.remove(key) {
-            Some(Held::Click(click)) => Self::release(cx, &click),
-            // A visitor's forget time passed; nothing to publish.
-            Some(Held::Visitor(_)) | None => {}
+    fn on_timer(&mut self, cx: &mut Context<'_, Held>, key: &str, _kind: TimerKind, at: i64) {
+        // A visit's deadline: its session closes (and shrinks), or the visitor is forgotten.
+        if let Some(Held::Visitor(v)) = cx.state.get_mut(key) {
+            match v.expire(at) {
+                Some(next) => cx.state.set_timer(key, TimerKind::Event, next),
+                None => drop(cx.state.remove(key)),
+            }
+            return;
+        }
+        if let Some(Held::Click(click)) = cx.state.remove(key) {
+            Self::release(cx, &click);
         }
     }
 }

@@ -90,7 +90,7 @@ impl Operator for SessionOperator {
             // A hit the client re-sent: its outputs were published the first time.
             Outcome::Repeated => return,
         };
-        if let Some(at) = cx.state.get(&key).map(Visit::forget_at) {
+        if let Some(at) = cx.state.get(&key).map(Visit::next_deadline) {
             cx.state.set_timer(&key, TimerKind::Event, at);
         }
         let intent = crate::intents::intent_of(&hit);
@@ -110,9 +110,14 @@ impl Operator for SessionOperator {
         }
     }
 
-    /// The visitor's forget time passed: no hit can join or split from its last session any more.
-    fn on_timer(&mut self, cx: &mut Context<'_, Visit>, key: &str, _kind: TimerKind, _at: i64) {
-        cx.state.remove(key);
+    /// The visit's deadline passed: its session closes (and shrinks), or — once no hit can join or split from
+    /// it — the visitor is forgotten.
+    fn on_timer(&mut self, cx: &mut Context<'_, Visit>, key: &str, _kind: TimerKind, at: i64) {
+        match cx.state.get_mut(key).map(|v| v.expire(at)) {
+            Some(Some(next)) => cx.state.set_timer(key, TimerKind::Event, next),
+            Some(None) => drop(cx.state.remove(key)),
+            None => {}
+        }
     }
 }
 

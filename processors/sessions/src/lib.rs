@@ -6,4 +6,6 @@ pub mod device;
 pub mod rules;
 mod url_params;
 
-pub use rules::{place, Outcome, Visit, FORGET_AFTER_MS, INACTIVITY_MS, MAX_SESSION_MS};
+pub use rules::{
+    place, Outcome, Visit, CLOSE_AFTER_MS, FORGET_AFTER_MS, INACTIVITY_MS, MAX_SESSION_MS,
+};

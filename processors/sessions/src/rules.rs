@@ -45,11 +45,17 @@ fn id_hash(event_id: &str) -> u64 {
     })
 }
 
+/// How long after a session's last activity (event time) it is closed for good: it is then compacted to what
+/// splitting and deduplication need (ids and times, about a tenth of its size), and a hit that would still
+/// have joined it is late (DLQ `late_event`). Six hours of allowed lateness; visitors idle longer than that —
+/// most of those remembered for [`FORGET_AFTER_MS`] — cost little memory.
+pub const CLOSE_AFTER_MS: i64 = 6 * 60 * 60 * 1000;
+
 /// A visitor's open (or last) session and what scoring needs beyond it: the state a sessionizing stage keeps
 /// per visitor (`site:visitor`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Visit {
-    state: SessionState,
+    session: Session,
     conversions: i64,
     /// Sessions this visitor had before this one (as far as this instance remembers).
     earlier_sessions: i64,
@@ -58,15 +64,76 @@ pub struct Visit {
     recent: Vec<u64>,
 }
 
+/// The visitor's last session: whole while hits may still join it, compacted once closed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Session {
+    Open(Box<SessionState>),
+    Closed(Closed),
+}
+
+/// What a closed session leaves behind.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Closed {
+    session_id: String,
+    client_session_id: String,
+    started_at: i64,
+    last_seen_at: i64,
+}
+
 impl Visit {
-    /// The visitor's open (or last) session.
-    pub fn state(&self) -> &SessionState {
-        &self.state
+    /// The visitor's last session, while it is open (`None` once closed).
+    pub fn state(&self) -> Option<&SessionState> {
+        match &self.session {
+            Session::Open(s) => Some(s),
+            Session::Closed(_) => None,
+        }
     }
 
-    /// When (event time) this visit may be forgotten: no later hit can join or split from it by then.
-    pub fn forget_at(&self) -> i64 {
-        self.state.last_seen_at + FORGET_AFTER_MS
+    /// (first, last) activity of the last session.
+    fn bounds(&self) -> (i64, i64) {
+        match &self.session {
+            Session::Open(s) => (s.started_at, s.last_seen_at),
+            Session::Closed(c) => (c.started_at, c.last_seen_at),
+        }
+    }
+
+    /// The event time this visit next changes at: it closes, or (closed) it is forgotten — by then no hit can
+    /// join or split from it.
+    pub fn next_deadline(&self) -> i64 {
+        let (_, last) = self.bounds();
+        match self.session {
+            Session::Open(_) => last + CLOSE_AFTER_MS,
+            Session::Closed(_) => last + FORGET_AFTER_MS,
+        }
+    }
+
+    /// Adds `hit` (event id hash `id`) to the open session; the session's new state. `None` when closed.
+    fn join(&mut self, hit: &TrackingHit, id: u64) -> Option<SessionState> {
+        let Session::Open(s) = &mut self.session else {
+            return None;
+        };
+        extend(s, hit);
+        self.conversions += i64::from(is_conversion(hit));
+        rescore(s, self.conversions, self.earlier_sessions);
+        remember(&mut self.recent, id);
+        Some((**s).clone())
+    }
+
+    /// Brings the visit to event time `now`: closes it once its close time passed. Returns its next deadline,
+    /// or `None` when the visit is to be forgotten.
+    pub fn expire(&mut self, now: i64) -> Option<i64> {
+        if let Session::Open(s) = &self.session {
+            if now >= s.last_seen_at + CLOSE_AFTER_MS {
+                self.session = Session::Closed(Closed {
+                    session_id: s.session_id.clone(),
+                    client_session_id: s.client_session_id.clone(),
+                    started_at: s.started_at,
+                    last_seen_at: s.last_seen_at,
+                });
+            }
+        }
+        let next = self.next_deadline();
+        (now < next).then_some(next)
     }
 }
 
@@ -79,37 +146,61 @@ pub fn place(current: Option<&mut Visit>, hit: &TrackingHit) -> (Outcome, Option
     if current.as_ref().is_some_and(|v| v.recent.contains(&id)) {
         return (Outcome::Repeated, None);
     }
+    if let Some(detail) = current.as_deref().and_then(|v| too_late(v, t)) {
+        return (Outcome::Late { detail }, None);
+    }
     let (state, fresh) = match current {
-        Some(v) if joins(&v.state, t) => {
-            extend(&mut v.state, hit);
-            v.conversions += i64::from(is_conversion(hit));
-            rescore(v);
-            remember(&mut v.recent, id);
-            (v.state.clone(), None)
-        }
-        Some(v) if t < v.state.started_at - INACTIVITY_MS => {
-            let detail = format!(
-                "event time {t} is more than 30 minutes before the open session {} (start {})",
-                v.state.session_id, v.state.started_at
-            );
-            return (Outcome::Late { detail }, None);
-        }
+        Some(v) if joins(v.bounds(), t) => match v.join(hit, id) {
+            Some(state) => (state, None),
+            None => {
+                return (
+                    Outcome::Late {
+                        detail: "session closed".into(),
+                    },
+                    None,
+                )
+            }
+        },
         previous => {
             let previous = previous.map(|v| &*v);
             let mut recent = previous.map(|v| v.recent.clone()).unwrap_or_default();
             remember(&mut recent, id);
-            let mut fresh = Visit {
-                state: open(session_id_for(hit, previous.map(|v| &v.state)), hit),
-                conversions: i64::from(is_conversion(hit)),
-                earlier_sessions: previous.map_or(0, |v| v.earlier_sessions + 1),
+            let last_sid = previous.map(|v| match &v.session {
+                Session::Open(s) => s.client_session_id.as_str(),
+                Session::Closed(c) => c.client_session_id.as_str(),
+            });
+            let mut state = open(session_id_for(hit, last_sid), hit);
+            let conversions = i64::from(is_conversion(hit));
+            let earlier_sessions = previous.map_or(0, |v| v.earlier_sessions + 1);
+            rescore(&mut state, conversions, earlier_sessions);
+            let fresh = Visit {
+                session: Session::Open(Box::new(state.clone())),
+                conversions,
+                earlier_sessions,
                 recent,
             };
-            rescore(&mut fresh);
-            (fresh.state.clone(), Some(fresh))
+            (state, Some(fresh))
         }
     };
     let event = event_of(hit, &state);
     (Outcome::Placed { event, state }, fresh)
+}
+
+/// Why a hit at `t` cannot be placed for visit `v`, if it cannot: it lies more than 30 minutes before the
+/// last session, or it would join a session already closed.
+fn too_late(v: &Visit, t: i64) -> Option<String> {
+    let (started, _) = v.bounds();
+    let (id, closed) = match &v.session {
+        Session::Open(s) => (&s.session_id, false),
+        Session::Closed(c) => (&c.session_id, true),
+    };
+    if t < started - INACTIVITY_MS {
+        return Some(format!(
+            "event time {t} is more than 30 minutes before the open session {id} (start {started})"
+        ));
+    }
+    (closed && joins(v.bounds(), t))
+        .then(|| format!("event time {t} falls in session {id}, closed"))
 }
 
 fn remember(recent: &mut Vec<u64>, id: u64) {
@@ -119,17 +210,18 @@ fn remember(recent: &mut Vec<u64>, id: u64) {
     recent.push(id);
 }
 
-/// Whether a hit at `t` belongs to session `s`.
-fn joins(s: &SessionState, t: i64) -> bool {
-    let active = t <= s.last_seen_at + INACTIVITY_MS && t >= s.started_at - INACTIVITY_MS;
-    let start = s.started_at.min(t);
-    let end = s.last_seen_at.max(t);
+/// Whether a hit at `t` belongs to the session active from `started` to `last`.
+fn joins((started, last): (i64, i64), t: i64) -> bool {
+    let active = t <= last + INACTIVITY_MS && t >= started - INACTIVITY_MS;
+    let start = started.min(t);
+    let end = last.max(t);
     active && end - start < MAX_SESSION_MS
 }
 
-fn session_id_for(hit: &TrackingHit, previous: Option<&SessionState>) -> String {
-    match previous {
-        Some(p) if p.client_session_id == hit.session_id => {
+/// The id of a new session of `hit`'s visitor, whose last session had the client's sid `last_sid`.
+fn session_id_for(hit: &TrackingHit, last_sid: Option<&str>) -> String {
+    match last_sid {
+        Some(sid) if sid == hit.session_id => {
             let name = format!("{}:{}", hit.session_id, hit.event_id);
             uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
         }
@@ -143,8 +235,7 @@ fn is_conversion(hit: &TrackingHit) -> bool {
 }
 
 /// Recomputes the session's lead score with the one scoring function.
-fn rescore(v: &mut Visit) {
-    let s = &v.state;
+fn rescore(s: &mut SessionState, conversions: i64, earlier_sessions: i64) {
     let paid_medium = s.utm_medium.as_deref().is_some_and(|m| {
         matches!(
             m.to_ascii_lowercase().as_str(),
@@ -156,12 +247,12 @@ fn rescore(v: &mut Visit) {
         paid_medium,
         engaged_secs: s.duration_sec,
         pageviews: s.pageviews,
-        conversions: v.conversions,
-        returning: v.earlier_sessions > 0,
+        conversions,
+        returning: earlier_sessions > 0,
     };
     let score = opsmantik_scoring::score(&signals);
-    v.state.lead_score = score.value;
-    v.state.lead_reasons = score.reasons;
+    s.lead_score = score.value;
+    s.lead_reasons = score.reasons;
 }
 
 fn is_pageview(hit: &TrackingHit) -> bool {

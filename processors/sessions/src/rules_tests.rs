@@ -53,6 +53,39 @@ fn placed(o: Outcome) -> (SessionEvent, SessionState) {
 }
 
 #[test]
+fn a_session_closes_after_six_idle_hours_and_then_refuses_hits_that_would_join_it() {
+    let mut op = Sessionizer::new();
+    let (_, s) = placed(op.on_hit(&hit("v", "S", 1, 0, "u", "view")));
+    let v = op.0.values_mut().next().unwrap();
+    assert_eq!(
+        v.next_deadline(),
+        CLOSE_AFTER_MS,
+        "open: closes 6 h after its last hit"
+    );
+    assert_eq!(v.expire(CLOSE_AFTER_MS - 1), Some(CLOSE_AFTER_MS));
+    assert!(v.state().is_some());
+    assert_eq!(
+        v.expire(CLOSE_AFTER_MS),
+        Some(FORGET_AFTER_MS),
+        "closed: forgotten at 24.5 h"
+    );
+    assert!(v.state().is_none(), "compacted");
+    // A late hit within the closed session's reach is recorded as late, not silently reopened.
+    assert!(matches!(
+        op.on_hit(&hit("v", "S", 2, 10 * MIN, "u", "view")),
+        Outcome::Late { .. }
+    ));
+    // A new visit with the same sid after the gap still gets a derived id: the closed session remembers it.
+    let (_, next) = placed(op.on_hit(&hit("v", "S", 3, 7 * 60 * MIN, "u", "view")));
+    assert_ne!(next.session_id, s.session_id);
+    assert!(next
+        .lead_reasons
+        .contains(&"returning_visitor:+10".to_string()));
+    let v = op.0.values_mut().next().unwrap();
+    assert_eq!(v.expire(7 * 60 * MIN + FORGET_AFTER_MS), None);
+}
+
+#[test]
 fn a_re_sent_hit_changes_nothing() {
     let mut op = Sessionizer::new();
     let first = hit("v", "S", 1, 0, "u", "view");

@@ -191,6 +191,10 @@ impl<S: Serialize + DeserializeOwned> Keyed<S> {
             }
         }
         self.offsets_changed = false;
+        // State that expired gives its memory back (a table keeps its largest size otherwise).
+        if self.slots.capacity() > 1024 && self.slots.len() < self.slots.capacity() / 4 {
+            self.slots.shrink_to_fit();
+        }
         Ok(delta)
     }
 
