@@ -3,8 +3,9 @@
 //! Serves, in this process and over real HTTP on loopback, (a) the edge's router with the real Kafka
 //! publisher (site lookup → validate → Avro → broker ack → score read from Redis, on its own topic
 //! namespace) and (b) a bare axum handler that parses the same JSON and returns the same body. The same client drives both with the same requests and
-//! concurrency; the report is requests/s of each and their ratio. Needs the local stack (`deploy/local/stack
-//! up`). Run: `cargo bench -p opsmantik-e2e --bench edge_throughput` (`BENCH_REQUESTS`, `BENCH_CONCURRENCY`).
+//! concurrency; the report is requests/s of each and their ratio. While the edge is under load, a prober asks
+//! its `/api/health` every 25 ms (as a load balancer would) and the report counts answers other than 200.
+//! Needs the local stack (`deploy/local/stack up`). Run: `cargo bench -p opsmantik-e2e --bench edge_throughput` (`BENCH_REQUESTS`, `BENCH_CONCURRENCY`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -66,6 +67,24 @@ async fn drive(url: &str, total: usize, concurrency: usize) -> (Duration, Durati
     (elapsed, all[all.len() / 2])
 }
 
+/// Probes `url` every 25 ms until `stop`; returns (probes, answers other than 200).
+async fn probe_health(url: String, stop: Arc<std::sync::atomic::AtomicBool>) -> (usize, usize) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let (mut probes, mut bad) = (0, 0);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        probes += 1;
+        match http.get(&url).send().await {
+            Ok(r) if r.status() == 200 => {}
+            _ => bad += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    (probes, bad)
+}
+
 async fn bare(Json(_): Json<Value>) -> Json<Value> {
     Json(json!({ "ok": true, "score": 0, "status": "synced" }))
 }
@@ -97,7 +116,12 @@ async fn main() -> anyhow::Result<()> {
     drive(&edge_url, 500, concurrency).await;
     drive(&bare_url, 500, concurrency).await;
 
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let health = edge_url.replace("/api/sync", "/api/health");
+    let prober = tokio::spawn(probe_health(health, stop.clone()));
     let (edge_time, edge_p50) = drive(&edge_url, total, concurrency).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (probes, unhealthy) = prober.await?;
     let (bare_time, bare_p50) = drive(&bare_url, total, concurrency).await;
     let rps = |d: Duration| total as f64 / d.as_secs_f64();
     println!("requests: {total}, concurrency: {concurrency}");
@@ -115,5 +139,6 @@ async fn main() -> anyhow::Result<()> {
         "edge / baseline throughput ratio: {:.3}",
         rps(edge_time) / rps(bare_time)
     );
+    println!("health probes during the edge run: {probes}, answered other than 200: {unhealthy}");
     env.cleanup().await
 }

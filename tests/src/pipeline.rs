@@ -42,6 +42,9 @@ impl Pipeline {
             base_url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                // The edge closes keep-alive connections idle for its header timeout (10 s): a client must
+                // let go of them first, or it may reuse one as it closes.
+                .pool_idle_timeout(Duration::from_secs(5))
                 .build()?,
             vars,
             tag: env.name.clone(),

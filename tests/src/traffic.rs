@@ -101,6 +101,7 @@ async fn deliver(
 pub async fn run(plan: Plan) -> anyhow::Result<Truth> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(5))
         .build()?;
     let total = plan.seconds * plan.hits_per_second;
     let limit = Arc::new(tokio::sync::Semaphore::new(64));

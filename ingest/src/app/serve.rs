@@ -55,8 +55,9 @@ pub async fn serve(
             });
         let (builder, watcher) = (builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            // hyper's timer starts at a request's first byte: a connection that sends nothing at all is
-            // closed here.
+            // hyper's timer runs while a connection waits for a request head — also between requests, so
+            // keep-alive connections idle that long are closed (clients keep their pool idle timeout below
+            // it) — but not before the first byte of a new connection: one that sends nothing is closed here.
             let mut first = [0u8; 1];
             match tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await {
                 Ok(Ok(n)) if n > 0 => {}
