@@ -1,9 +1,14 @@
-//! Edge deduplication: the first event with a given client id (per site) claims it in Redis for 7 days;
-//! later ones learn the first one's event id. A claim is ~200 bytes whatever the id's length; the key's
-//! rate bounds how many a key can leave, and Redis runs with `maxmemory-policy volatile-lru`
-//! (docs/local-stack.md), so a full Redis drops the least recently used claims first, never the control
-//! plane; ids are deterministic, so ClickHouse still deduplicates an event whose claim was evicted. One pipelined round trip per request (two when there are
-//! duplicates), never one per event.
+//! Edge deduplication, in two steps so a crash cannot lose an event. A request first *claims* each client id
+//! (per site) for 30 seconds, marked pending; once the broker acknowledged the event it *confirms* the claim
+//! for 7 days with the event's id; if publishing failed it *releases* it. A later request with the same id
+//! finds a confirmed claim (a duplicate: it learns the first event's id), a pending one (the first request is
+//! in flight or died before confirming: the event is published again under the same deterministic id, which
+//! ClickHouse deduplicates), or none (new).
+//!
+//! A claim is ~200 bytes whatever the id's length; the key's rate bounds how many a key can leave, and Redis
+//! runs with `maxmemory-policy volatile-lru` (docs/local-stack.md), so a full Redis drops the least recently
+//! used claims first, never the control plane; ids are deterministic, so ClickHouse still deduplicates an
+//! event whose claim was evicted. One pipelined round trip per step, never one per event.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,15 +18,36 @@ use redis::RedisResult;
 
 use opsmantik_runtime::redis::Store;
 
+const PENDING_TTL_SECS: u64 = 30;
+const CLAIM_TTL_SECS: u64 = 7 * 24 * 3600;
+const PENDING: &str = "pending:";
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody had the id: it is this request's now.
+    New,
+    /// Another request claimed it and has not confirmed (in flight, or died): publish again.
+    Pending,
+    /// An event with this id was accepted before: its event id.
+    Done(String),
+}
+
 /// Where client-id claims live: [`RedisDedup`] for the edge, [`MemoryDedup`] for in-process tests.
 pub trait DedupStore: Send + Sync + 'static {
-    /// Claims each `(client_id, event_id)`; per claim `None` when new, else the earlier event's id.
+    /// Claims each `(client_id, event_id)` as pending; says per claim what was there.
     fn claim<'a>(
         &'a self,
         site: &'a str,
         claims: &'a [(String, String)],
-    ) -> BoxFuture<'a, RedisResult<Vec<Option<String>>>>;
-    /// Gives claims back (their events were not stored).
+    ) -> BoxFuture<'a, RedisResult<Vec<Claim>>>;
+    /// Confirms `(client_id, event_id)` claims whose events the broker acknowledged.
+    fn confirm<'a>(
+        &'a self,
+        site: &'a str,
+        claims: &'a [(String, String)],
+    ) -> BoxFuture<'a, RedisResult<()>>;
+    /// Gives claims back (their events were not stored), so a retry is not taken for a duplicate.
     fn release<'a>(
         &'a self,
         site: &'a str,
@@ -29,126 +55,183 @@ pub trait DedupStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, RedisResult<()>>;
 }
 
+/// What a stored claim value means.
+fn read(value: Option<String>) -> Claim {
+    match value {
+        None => Claim::New,
+        Some(v) if v.starts_with(PENDING) => Claim::Pending,
+        Some(v) => Claim::Done(v),
+    }
+}
+
 /// Claims in Redis.
 #[derive(Debug, Clone)]
 pub struct RedisDedup(pub Store);
+
+impl RedisDedup {
+    /// The claim's key: the client id's hash (128 bits), so every claim has the same small footprint however
+    /// long the client's id is, and client-chosen text never becomes a Redis key name.
+    fn key(&self, site: &str, client_id: &str) -> String {
+        self.0
+            .site_key("dedup", site, &crate::auth::sha256_hex(client_id)[..32])
+    }
+
+    async fn claim_all(&self, site: &str, claims: &[(String, String)]) -> RedisResult<Vec<Claim>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.0.conn().await?;
+        let mut pipe = redis::pipe();
+        for (client_id, event_id) in claims {
+            pipe.cmd("SET")
+                .arg(self.key(site, client_id))
+                .arg(format!("{PENDING}{event_id}"))
+                .arg("NX")
+                .arg("GET")
+                .arg("EX")
+                .arg(PENDING_TTL_SECS);
+        }
+        // `SET … NX GET` answers the value that was there (nil when the claim is new).
+        let before: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+        Ok(before.into_iter().map(read).collect())
+    }
+
+    async fn confirm_all(&self, site: &str, claims: &[(String, String)]) -> RedisResult<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.0.conn().await?;
+        let mut pipe = redis::pipe();
+        for (client_id, event_id) in claims {
+            pipe.cmd("SET")
+                .arg(self.key(site, client_id))
+                .arg(event_id)
+                .arg("EX")
+                .arg(CLAIM_TTL_SECS)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await
+    }
+
+    async fn release_all(&self, site: &str, client_ids: &[String]) -> RedisResult<()> {
+        if client_ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.0.conn().await?;
+        let mut pipe = redis::pipe();
+        for c in client_ids {
+            pipe.del(self.key(site, c)).ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await
+    }
+}
 
 impl DedupStore for RedisDedup {
     fn claim<'a>(
         &'a self,
         site: &'a str,
         claims: &'a [(String, String)],
-    ) -> BoxFuture<'a, RedisResult<Vec<Option<String>>>> {
-        Box::pin(claim(&self.0, site, claims))
+    ) -> BoxFuture<'a, RedisResult<Vec<Claim>>> {
+        Box::pin(self.claim_all(site, claims))
+    }
+    fn confirm<'a>(
+        &'a self,
+        site: &'a str,
+        claims: &'a [(String, String)],
+    ) -> BoxFuture<'a, RedisResult<()>> {
+        Box::pin(self.confirm_all(site, claims))
     }
     fn release<'a>(
         &'a self,
         site: &'a str,
         client_ids: &'a [String],
     ) -> BoxFuture<'a, RedisResult<()>> {
-        Box::pin(release(&self.0, site, client_ids))
+        Box::pin(self.release_all(site, client_ids))
     }
 }
 
-/// Claims in memory: (site, client id) → event id; no expiry.
+/// Claims in memory: (site, client id) → stored value; no expiry.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryDedup(Arc<Mutex<HashMap<(String, String), String>>>);
+
+impl MemoryDedup {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<(String, String), String>) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
 
 impl DedupStore for MemoryDedup {
     fn claim<'a>(
         &'a self,
         site: &'a str,
         claims: &'a [(String, String)],
-    ) -> BoxFuture<'a, RedisResult<Vec<Option<String>>>> {
-        let mut taken = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let out = claims
-            .iter()
-            .map(|(client_id, event_id)| {
-                let k = (site.to_string(), client_id.clone());
-                match taken.get(&k) {
-                    Some(earlier) => Some(earlier.clone()),
-                    None => {
-                        taken.insert(k, event_id.clone());
-                        None
-                    }
-                }
-            })
-            .collect();
+    ) -> BoxFuture<'a, RedisResult<Vec<Claim>>> {
+        let out = self.with(|taken| {
+            claims
+                .iter()
+                .map(|(client_id, event_id)| {
+                    let k = (site.to_string(), client_id.clone());
+                    let before = taken.get(&k).cloned();
+                    taken
+                        .entry(k)
+                        .or_insert_with(|| format!("{PENDING}{event_id}"));
+                    read(before)
+                })
+                .collect()
+        });
         Box::pin(std::future::ready(Ok(out)))
+    }
+    fn confirm<'a>(
+        &'a self,
+        site: &'a str,
+        claims: &'a [(String, String)],
+    ) -> BoxFuture<'a, RedisResult<()>> {
+        self.with(|taken| {
+            for (c, id) in claims {
+                taken.insert((site.to_string(), c.clone()), id.clone());
+            }
+        });
+        Box::pin(std::future::ready(Ok(())))
     }
     fn release<'a>(
         &'a self,
         site: &'a str,
         client_ids: &'a [String],
     ) -> BoxFuture<'a, RedisResult<()>> {
-        let mut taken = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        for c in client_ids {
-            taken.remove(&(site.to_string(), c.clone()));
-        }
+        self.with(|taken| {
+            for c in client_ids {
+                taken.remove(&(site.to_string(), c.clone()));
+            }
+        });
         Box::pin(std::future::ready(Ok(())))
     }
 }
 
-const CLAIM_TTL_SECS: u64 = 7 * 24 * 3600;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The claim's key: the client id's hash (128 bits), so every claim has the same small footprint however
-/// long the client's id is, and client-chosen text never becomes a Redis key name.
-fn key(store: &Store, site: &str, client_id: &str) -> String {
-    store.site_key("dedup", site, &crate::auth::sha256_hex(client_id)[..32])
-}
-
-/// Claims each `(client_id, event_id)`; returns, per claim, `None` when it is new, or the event id of the
-/// earlier event with that client id.
-async fn claim(
-    store: &Store,
-    site: &str,
-    claims: &[(String, String)],
-) -> RedisResult<Vec<Option<String>>> {
-    if claims.is_empty() {
-        return Ok(Vec::new());
+    #[tokio::test]
+    async fn a_claim_is_new_then_pending_then_done_once_confirmed() {
+        let d = MemoryDedup::default();
+        let claim = [("k".to_string(), "e1".to_string())];
+        assert_eq!(d.claim("s", &claim).await.unwrap(), vec![Claim::New]);
+        assert_eq!(
+            d.claim("s", &claim).await.unwrap(),
+            vec![Claim::Pending],
+            "not confirmed yet"
+        );
+        d.confirm("s", &claim).await.unwrap();
+        assert_eq!(
+            d.claim("s", &claim).await.unwrap(),
+            vec![Claim::Done("e1".into())]
+        );
+        assert_eq!(
+            d.claim("other", &claim).await.unwrap(),
+            vec![Claim::New],
+            "per site"
+        );
+        d.release("s", &["k".to_string()]).await.unwrap();
+        assert_eq!(d.claim("s", &claim).await.unwrap(), vec![Claim::New]);
     }
-    let mut conn = store.conn().await?;
-    let mut pipe = redis::pipe();
-    for (client_id, event_id) in claims {
-        pipe.cmd("SET")
-            .arg(key(store, site, client_id))
-            .arg(event_id)
-            .arg("NX")
-            .arg("EX")
-            .arg(CLAIM_TTL_SECS);
-    }
-    let set: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-    let taken: Vec<usize> = set
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_none())
-        .map(|(i, _)| i)
-        .collect();
-    let mut out = vec![None; claims.len()];
-    if taken.is_empty() {
-        return Ok(out);
-    }
-    let mut pipe = redis::pipe();
-    for &i in &taken {
-        pipe.get(key(store, site, &claims[i].0));
-    }
-    let earlier: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-    for (i, id) in taken.into_iter().zip(earlier) {
-        // A claim that expired between the two calls counts as the earlier event's own id.
-        out[i] = Some(id.unwrap_or_else(|| claims[i].1.clone()));
-    }
-    Ok(out)
-}
-
-/// Gives claims back (their events were not stored), so a retry is not taken for a duplicate.
-async fn release(store: &Store, site: &str, client_ids: &[String]) -> RedisResult<()> {
-    if client_ids.is_empty() {
-        return Ok(());
-    }
-    let mut conn = store.conn().await?;
-    let mut pipe = redis::pipe();
-    for c in client_ids {
-        pipe.del(key(store, site, c));
-    }
-    pipe.query_async::<()>(&mut conn).await
 }

@@ -12,6 +12,7 @@ use opsmantik_runtime::now_ms;
 use opsmantik_schemas::{encode, ProductEvent, Topic};
 use serde_json::{json, Value};
 
+use super::dedup::Claim;
 use super::validate::{validate, ValidEvent};
 use super::MAX_BATCH_EVENTS;
 use crate::app::state::AppState;
@@ -108,56 +109,96 @@ async fn ingest(
         // Fail open: ids are deterministic, so ClickHouse still deduplicates what the edge could not.
         tracing::warn!(error = %e, "dedup store unavailable; accepting without edge deduplication");
         metrics::counter!("edge_dedup_unavailable_total").increment(1);
-        vec![None; claims.len()]
+        vec![Claim::New; claims.len()]
     });
     let mut earlier = earlier.into_iter();
     let received_at = now_ms();
     let mut records = Vec::new();
     let mut sent = Vec::new();
+    let mut in_request = std::collections::HashMap::new();
     for ((index, e), id) in valid.into_iter().zip(ids) {
-        if e.client_id.is_some() {
-            if let Some(Some(first)) = earlier.next() {
+        if let Some(client_id) = &e.client_id {
+            // New or pending (a request that never confirmed): published, under the same deterministic id —
+            // unless this request already carries it.
+            let claim = earlier.next();
+            let first = match claim {
+                Some(Claim::Done(first)) => Some(first),
+                _ => in_request.get(client_id).cloned(),
+            };
+            if let Some(first) = first {
                 outcomes[index] = Some(Outcome::Duplicate(first));
                 continue;
             }
+            in_request.insert(client_id.clone(), id.clone());
         }
-        let record = ProductEvent {
-            event_id: id.clone(),
-            site: site.clone(),
-            user_id: e.user_id,
-            session_id: e.session_id,
-            event_name: e.event_name,
-            timestamp: e.timestamp_ms,
-            received_at,
-            metadata_json: e.metadata_json,
-            payload_json: e.payload_json,
-            priority: e.priority,
-            idempotency_key: e.client_id.clone(),
-            dialect: dialect.name().to_string(),
-        };
+        let client_id = e.client_id.clone();
+        let record = product_event(site, dialect, &id, e, received_at);
         let payload = encode(&record).map_err(|err| ApiError::ingestion(dialect, &err))?;
         records.push(OutRecord {
             topic: state.topics.name(Topic::ProductEvents),
             key: format!("{site}:{}", record.user_id).into_bytes(),
             payload,
         });
-        sent.push((index, id, e.client_id));
+        sent.push((index, id, client_id));
     }
     let results = state.publish_many(records).await;
-    let mut released = Vec::new();
+    settle(state, site, sent, results, outcomes).await;
+    Ok(())
+}
+
+fn product_event(
+    site: &str,
+    dialect: Dialect,
+    id: &str,
+    e: ValidEvent,
+    received_at: i64,
+) -> ProductEvent {
+    ProductEvent {
+        event_id: id.to_string(),
+        site: site.to_string(),
+        user_id: e.user_id,
+        session_id: e.session_id,
+        event_name: e.event_name,
+        timestamp: e.timestamp_ms,
+        received_at,
+        metadata_json: e.metadata_json,
+        payload_json: e.payload_json,
+        priority: e.priority,
+        idempotency_key: e.client_id,
+        dialect: dialect.name().to_string(),
+    }
+}
+
+/// Records each sent event's outcome, then confirms the claims of those the broker acknowledged and releases
+/// those of the rest.
+async fn settle(
+    state: &AppState,
+    site: &str,
+    sent: Vec<(usize, String, Option<String>)>,
+    results: Vec<Result<(), ()>>,
+    outcomes: &mut [Option<Outcome>],
+) {
+    let (mut confirmed, mut released) = (Vec::new(), Vec::new());
     for ((index, id, client_id), result) in sent.into_iter().zip(results) {
         outcomes[index] = Some(match result {
-            Ok(()) => Outcome::Accepted(id),
+            Ok(()) => {
+                confirmed.extend(client_id.map(|c| (c, id.clone())));
+                Outcome::Accepted(id)
+            }
             Err(()) => {
                 released.extend(client_id);
                 Outcome::Failed(id)
             }
         });
     }
-    if let Err(e) = state.stores.dedup.release(site, &released).await {
+    let dedup = &state.stores.dedup;
+    if let Err(e) = dedup.confirm(site, &confirmed).await {
+        // The pending claims expire in 30 s; until then a retry is published again (same id).
+        tracing::warn!(error = %e, "could not confirm dedup claims");
+    }
+    if let Err(e) = dedup.release(site, &released).await {
         tracing::warn!(error = %e, "could not release dedup claims of failed events");
     }
-    Ok(())
 }
 
 pub async fn single(

@@ -95,3 +95,34 @@ async fn a_batch_answers_per_event_and_publishes_the_valid_ones() {
     assert!(r.status.is_success(), "{}", r.body);
     assert_eq!(app.published("product-events.v1").len(), 1, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_retry_after_a_request_that_died_before_confirming_is_published_not_lost() {
+    use crate::events::dedup::DedupStore;
+    let app = TestApp::new();
+    let site = app.site("shop");
+    let key = app.memory.auth.add_key(&site, &[Scope::Ingest]);
+    // An edge claimed the id, then died before the broker answered: the claim stays pending.
+    let claim = [("k-9".to_string(), "whatever".to_string())];
+    app.memory.dedup.claim("shop", &claim).await.unwrap();
+    let event = json!({ "event_name": "paid", "idempotency_key": "k-9" });
+    let retry = app
+        .send(
+            "POST",
+            "/api/v1/events",
+            &[("x-api-key", &key)],
+            Some(event.clone()),
+        )
+        .await;
+    assert_eq!(retry.body["status"], "accepted", "{}", retry.body);
+    assert_eq!(app.published("product-events.v1").len(), 1);
+    let again = app
+        .send(
+            "POST",
+            "/api/v1/events",
+            &[("x-api-key", &key)],
+            Some(event),
+        )
+        .await;
+    assert_eq!(again.body["status"], "duplicate", "confirmed by the retry");
+}
