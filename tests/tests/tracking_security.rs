@@ -111,8 +111,8 @@ fn click(site: &str, fp: &str, action: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn call_events_match_recent_sessions_and_signatures_cannot_be_replayed() -> anyhow::Result<()>
-{
+async fn call_events_match_recent_sessions_and_a_resent_signed_request_is_a_noop(
+) -> anyhow::Result<()> {
     let env = Env::new("calls").await?;
     let site = env.create_site("calls", &[SHOP]).await?;
     let s = site.public_id.as_str();
@@ -190,15 +190,17 @@ async fn call_events_match_recent_sessions_and_signatures_cannot_be_replayed() -
         (400, Some("invalid_field"))
     );
 
-    // v2: signed with the site secret over "<timestamp>.<body>".
+    // v2: signed with the site secret over "<timestamp>.<body>"; the timestamp in `X-Ops-Ts` (the OpsMantik
+    // tracker's header; `X-Ops-Timestamp` is accepted too, see the matrix test).
     let v2 = |body: String, ts: Option<String>, sig: Option<String>| {
         let mut req = p
             .http
             .post(p.url("/api/call-event/v2"))
-            .header("content-type", "application/json")
+            .header("content-type", "text/plain")
+            .header("x-ops-site-id", s)
             .body(body);
         if let Some(t) = ts {
-            req = req.header("x-ops-timestamp", t);
+            req = req.header("x-ops-ts", t);
         }
         if let Some(s) = sig {
             req = req.header("x-ops-signature", s);
@@ -241,10 +243,30 @@ async fn call_events_match_recent_sessions_and_signatures_cannot_be_replayed() -
         "{}",
         r.body
     );
-    let r = v2(body, Some(now), Some(good)).await;
+    // The same signed request again — in any spelling of the signature — is a retry: 200 noop, nothing new.
+    for again in [good.clone(), good.to_uppercase(), format!("sha256={good}")] {
+        let r = v2(body.clone(), Some(now.clone()), Some(again)).await;
+        assert_eq!(
+            (r.status, r.body["status"].as_str()),
+            (200, Some("noop")),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["session_id"], "S1");
+    }
+    let other_site = p
+        .http
+        .post(p.url("/api/call-event/v2"))
+        .header("x-ops-site-id", "someone-else")
+        .header("x-ops-ts", now.clone())
+        .header("x-ops-signature", good.clone())
+        .body(body)
+        .send()
+        .await?;
     assert_eq!(
-        (r.status, r.body["error"]["code"].as_str()),
-        (401, Some("replayed_signature"))
+        other_site.status().as_u16(),
+        401,
+        "X-Ops-Site-Id must name the body's site"
     );
 
     drop(p);

@@ -93,7 +93,10 @@ pub async fn layer(State(cors): State<Cors>, request: Request, next: Next) -> Re
         );
         h.insert(
             "access-control-allow-headers",
-            HeaderValue::from_static("content-type, x-ops-signature, x-ops-timestamp"),
+            HeaderValue::from_static(
+                "Content-Type, Authorization, X-OpsMantik-Version, X-Ops-Site-Id, X-Ops-Ts, \
+                 X-Ops-Signature, X-Ops-Timestamp",
+            ),
         );
         h.insert("access-control-max-age", HeaderValue::from_static("600"));
         return finish(r, origin.as_deref());

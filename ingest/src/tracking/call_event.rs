@@ -1,8 +1,9 @@
 //! `POST /api/call-event` and `POST /api/call-event/v2` (seeds 000/001): a phone or WhatsApp click →
 //! `CallIntent` on `opsmantik.call-intents.v1` (keyed `site:visitor`, co-partitioned with the visitor's hits),
 //! answered at once from the visitor index: `matched` (the visitor's latest session was active within the
-//! 30 minutes before the click) or `unmatched`. v2 requires a signature (see `signature.rs`) and refuses a
-//! signature it has already seen.
+//! 30 minutes before the click) or `unmatched`. v2 requires a signature (see `signature.rs`); the same signed
+//! request again is a client's retry: answered 200 `noop`, nothing new is created. `X-Ops-Site-Id`, when sent,
+//! must name the body's site.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -116,8 +117,13 @@ async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<
             route,
         )
         .await?;
+    Ok(Json(visitor_answer(state, &v).await))
+}
+
+/// The quick answer from the visitor index: `matched` with the session and its score, or `unmatched`.
+async fn visitor_answer(state: &AppState, v: &Valid) -> Value {
     let Some(fp) = &v.intent.fingerprint else {
-        return Ok(Json(json!({ "status": "unmatched" })));
+        return json!({ "status": "unmatched" });
     };
     let read = visitor_index::read(&state.redis, &v.site.public_id, fp);
     let entry = match tokio::time::timeout(std::time::Duration::from_millis(200), read).await {
@@ -132,7 +138,7 @@ async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<
             None
         }
     };
-    Ok(Json(match entry {
+    match entry {
         Some(e)
             if e.last_seen_ms >= v.intent.event_time - MATCH_WINDOW_MS
                 && e.last_seen_ms <= v.intent.event_time + 60_000 =>
@@ -140,7 +146,7 @@ async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<
             json!({ "status": "matched", "session_id": e.session_id, "lead_score": e.lead_score })
         }
         _ => json!({ "status": "unmatched" }),
-    }))
+    }
 }
 
 /// `POST /api/call-event`: CORS-restricted, unsigned.
@@ -160,23 +166,31 @@ pub async fn v2(
     LimitedBody(body): LimitedBody,
 ) -> Result<Json<Value>, ApiError> {
     let valid = validate(&state, &headers, &body, true)?;
+    if let Some(named) = header(&headers, "x-ops-site-id") {
+        if named != valid.site.public_id && named != valid.site.id {
+            return Err(unauthorized(
+                "site_mismatch",
+                "X-Ops-Site-Id does not name the body's site_id",
+            ));
+        }
+    }
     let sig = header(&headers, "x-ops-signature");
     let now = now_ms() / 1000;
     // After a rotation the previous secret stays valid for its grace period, so trackers can roll over.
     let mut verdict = Err(signature::SignatureError::Mismatch);
     for secret in valid.site.signing_secrets(now) {
-        verdict = signature::verify(secret, header(&headers, "x-ops-timestamp"), sig, &body, now);
+        verdict = signature::verify(secret, signature::timestamp(&headers), sig, &body, now);
         if verdict.is_ok() {
             break;
         }
     }
-    verdict.map_err(refused)?;
-    let first_use = claim_signature(&state, &valid.site.public_id, sig.unwrap_or_default()).await?;
-    if !first_use {
-        return Err(unauthorized(
-            "replayed_signature",
-            "this signed request was already received",
-        ));
+    let canonical = verdict.map_err(refused)?;
+    if !claim_signature(&state, &valid.site.public_id, &canonical).await? {
+        // The same signed request again: a client's retry after a lost answer. Nothing new is created.
+        let mut answer = visitor_answer(&state, &valid).await;
+        answer["status"] = json!("noop");
+        answer["call_id"] = json!(valid.intent.event_id);
+        return Ok(Json(answer));
     }
     accept(&state, valid, "call_event_v2").await
 }
@@ -193,8 +207,10 @@ fn unauthorized(code: &'static str, message: &str) -> ApiError {
 
 fn refused(e: SignatureError) -> ApiError {
     let message = match e {
-        SignatureError::Missing => "X-Ops-Signature and X-Ops-Timestamp are required",
-        SignatureError::Stale => "X-Ops-Timestamp is more than 5 minutes from now",
+        SignatureError::Missing => "X-Ops-Signature and X-Ops-Ts (or X-Ops-Timestamp) are required",
+        SignatureError::Stale => {
+            "the signature's timestamp is more than 5 minutes old or 1 minute ahead"
+        }
         SignatureError::Mismatch => "the signature does not match",
     };
     unauthorized(e.code(), message)
@@ -215,7 +231,7 @@ async fn claim_signature(state: &AppState, site: &str, signature: &str) -> Resul
         .arg(1)
         .arg("NX")
         .arg("EX")
-        .arg(2 * signature::WINDOW_SECS)
+        .arg(2 * (signature::WINDOW_SECS + signature::AHEAD_SECS))
         .query_async(&mut c)
         .await
         .map_err(|e| {
