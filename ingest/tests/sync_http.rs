@@ -62,7 +62,7 @@ async fn a_valid_hit_is_published_keyed_by_site_and_visitor() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         json,
-        serde_json::json!({"ok": true, "score": 0, "status": "synced"})
+        serde_json::json!({"ok": true, "score": 0, "status": "synced", "count": 1})
     );
     let sent = publisher.sent();
     assert_eq!(sent.len(), 1);
@@ -89,7 +89,7 @@ async fn bad_input_is_a_400_with_a_reason_and_nothing_is_published() {
         (br#"{"s":"a","u":"x"}"#.to_vec(), "missing_field"),
         (br#"{"s":"a","sid":"b"}"#.to_vec(), "missing_field"),
         (
-            br#"{"s":"a","u":"x","sid":"b","ev":"high"}"#.to_vec(),
+            br#"{"s":"a","u":"x","sid":"b","ev":true}"#.to_vec(),
             "invalid_field",
         ),
         (
@@ -175,4 +175,60 @@ async fn other_methods_and_paths_get_json_errors() {
         (status, json["status"].as_str()),
         (StatusCode::OK, Some("healthy"))
     );
+}
+
+#[tokio::test]
+async fn a_batch_is_published_whole_or_refused_naming_the_bad_hit() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    let app = || router(state(publisher.clone()), 64 * 1024);
+    let hit = |u: &str| format!(r#"{{"s":"site1","u":"{u}","sid":"S1","meta":{{"fp":"F1"}}}}"#);
+    let batch = format!(
+        r#"{{"events":[{},{},{}]}}"#,
+        hit("/a"),
+        hit("/b"),
+        hit("/c")
+    );
+    let (status, json) = call(app(), "POST", "/api/sync?_ts=1", batch.into_bytes()).await;
+    assert_eq!(
+        (status, json["count"].as_u64()),
+        (StatusCode::OK, Some(3)),
+        "{json}"
+    );
+    let urls: Vec<String> = publisher
+        .sent()
+        .iter()
+        .map(|r| decode::<TrackingHit>(&r.payload).unwrap().url)
+        .collect();
+    assert_eq!(urls, ["/a", "/b", "/c"]);
+    let bad = format!(r#"{{"events":[{},{{"s":"site1","sid":"S1"}}]}}"#, hit("/d"));
+    let (status, json) = call(app(), "POST", "/api/sync", bad.into_bytes()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json["error"]["message"], "events[1]: field `u` is required");
+    assert_eq!(
+        publisher.sent().len(),
+        3,
+        "nothing of a refused batch is published"
+    );
+}
+
+#[tokio::test]
+async fn hits_without_analytics_consent_are_not_stored() {
+    let publisher = Arc::new(MemoryPublisher::new());
+    let app = router(state(publisher.clone()), 64 * 1024);
+    let body = r#"{"s":"site1","u":"/a","sid":"S1","consent_scopes":["marketing"]}"#;
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/sync")
+        .header("content-type", "text/plain")
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.headers()["x-opsmantik-consent-missing"], "analytics");
+    let mixed = r#"{"events":[{"s":"site1","u":"/a","sid":"S1","consent_scopes":["analytics"]},
+        {"s":"site1","u":"/b","sid":"S1","consent_scopes":[]}]}"#;
+    let app = router(state(publisher.clone()), 64 * 1024);
+    let (status, json) = call(app, "POST", "/api/sync", mixed.as_bytes().to_vec()).await;
+    assert_eq!((status, json["count"].as_u64()), (StatusCode::OK, Some(1)));
+    assert_eq!(publisher.sent().len(), 1, "only the consented hit");
 }

@@ -86,7 +86,7 @@ async fn probe_health(url: String, stop: Arc<std::sync::atomic::AtomicBool>) -> 
 }
 
 async fn bare(Json(_): Json<Value>) -> Json<Value> {
-    Json(json!({ "ok": true, "score": 0, "status": "synced" }))
+    Json(json!({ "ok": true, "score": 0, "status": "synced", "count": 1 }))
 }
 
 #[tokio::main]

@@ -98,7 +98,7 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             body,
-            serde_json::json!({"ok": true, "score": 0, "status": "synced"})
+            serde_json::json!({"ok": true, "score": 0, "status": "synced", "count": 1})
         );
     }
     wait_for_counts(&env, 3, 5).await?;

@@ -88,8 +88,12 @@ impl AppState {
     }
 
     /// Publishes many records, pipelined; one result per record (`Err` = not acknowledged within
-    /// `publish_timeout`).
-    pub async fn publish_many(&self, records: Vec<OutRecord>) -> Vec<Result<(), ()>> {
+    /// `publish_timeout`). Failures are counted under `route`.
+    pub async fn publish_many(
+        &self,
+        records: Vec<OutRecord>,
+        route: &'static str,
+    ) -> Vec<Result<(), ()>> {
         let n = records.len();
         match tokio::time::timeout(self.publish_timeout, self.publisher.publish_batch(records))
             .await
@@ -98,12 +102,12 @@ impl AppState {
                 let ok = results.iter().filter(|r| r.is_ok()).count();
                 crate::ops::metrics::stage().sent(ok);
                 if ok < n {
-                    crate::ops::metrics::publish_failed("events");
+                    crate::ops::metrics::publish_failed(route);
                 }
                 results.into_iter().map(|r| r.map_err(|_| ())).collect()
             }
             Err(_elapsed) => {
-                crate::ops::metrics::publish_failed("events");
+                crate::ops::metrics::publish_failed(route);
                 vec![Err(()); n]
             }
         }

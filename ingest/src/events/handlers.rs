@@ -141,7 +141,7 @@ async fn ingest(
         });
         sent.push((index, id, client_id));
     }
-    let results = state.publish_many(records).await;
+    let results = state.publish_many(records, "events").await;
     settle(state, site, sent, results, outcomes).await;
     Ok(())
 }

@@ -65,9 +65,15 @@ fn wrong_types_are_named() {
         "field `s` must be a string"
     );
     assert_eq!(
-        err(r#"{"s":"a","u":"x","sid":"b","ev":"3"}"#).message,
+        err(r#"{"s":"a","u":"x","sid":"b","ev":true}"#).message,
         "field `ev` must be a number"
     );
+    // The tracker sends `ev` as a number, a string or null.
+    assert_eq!(
+        ok(r#"{"s":"a","u":"x","sid":"b","ev":"3"}"#).value,
+        Some(3.0)
+    );
+    assert_eq!(ok(r#"{"s":"a","u":"x","sid":"b","ev":"50%"}"#).value, None);
     assert_eq!(
         err(r#"{"s":"a","u":"x","sid":"b","meta":[]}"#).message,
         "field `meta` must be an object"
@@ -95,4 +101,58 @@ fn client_times_come_from_top_level_or_meta() {
     assert_eq!((hit.ts, hit.st), (Some(1000), Some(2000)));
     let hit = ok(r#"{"s":"a","u":"x","sid":"b","ts":5,"st":6,"meta":{"ts":1000}}"#);
     assert_eq!((hit.ts, hit.st), (Some(5), Some(6)));
+}
+
+#[test]
+fn a_batch_is_validated_per_hit_and_names_the_bad_one() {
+    let hit = |s: &str, u: &str| format!(r#"{{"s":"{s}","u":"{u}","sid":"S"}}"#);
+    let body = format!(r#"{{"events":[{},{}]}}"#, hit("a", "x"), hit("a", "y"));
+    let hits = validate_all(body.as_bytes()).unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.url.as_str()).collect::<Vec<_>>(),
+        ["x", "y"]
+    );
+    let bad = format!(r#"{{"events":[{},{{"s":"a","sid":"S"}}]}}"#, hit("a", "x"));
+    let e = validate_all(bad.as_bytes()).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        ("missing_field", "events[1]: field `u` is required")
+    );
+    let mixed = format!(r#"{{"events":[{},{}]}}"#, hit("a", "x"), hit("b", "x"));
+    assert_eq!(
+        validate_all(mixed.as_bytes()).unwrap_err().code,
+        "batch_mixed_sites"
+    );
+    assert_eq!(
+        validate_all(br#"{"events":[]}"#).unwrap_err().code,
+        "invalid_field"
+    );
+    let many = format!(
+        r#"{{"events":[{}]}}"#,
+        vec![hit("a", "x"); MAX_BATCH + 1].join(",")
+    );
+    assert_eq!(
+        validate_all(many.as_bytes()).unwrap_err().code,
+        "invalid_field"
+    );
+}
+
+#[test]
+fn consent_without_analytics_is_marked_and_consent_is_kept() {
+    let h = ok(r#"{"s":"a","u":"x","sid":"b","consent_scopes":["marketing"]}"#);
+    assert!(h.consent_missing);
+    assert!(
+        h.meta_json.contains(r#""consent_scopes":["marketing"]"#),
+        "kept on the stored hit"
+    );
+    let h = ok(r#"{"s":"a","u":"x","sid":"b","meta":{"consent_scopes":["analytics"]}}"#);
+    assert!(!h.consent_missing);
+    assert!(
+        !ok(r#"{"s":"a","u":"x","sid":"b"}"#).consent_missing,
+        "no scopes sent: no opinion"
+    );
+    assert_eq!(
+        err(r#"{"s":"a","u":"x","sid":"b","consent_scopes":"all"}"#).message,
+        "field `consent_scopes` must be an array of strings"
+    );
 }

@@ -1,7 +1,11 @@
-//! `POST /api/sync` (seed 000): validate → `TrackingHit` → `opsmantik.tracking.v1` → 200 after the ack.
+//! `POST /api/sync` (seed 000 and the OpsMantik tracker): one hit or a batch `{"events": [...]}` → validate
+//! every hit → `TrackingHit`s → `opsmantik.tracking.v1` in one pipelined produce → 200 after every ack. Hits
+//! whose `consent_scopes` lack `analytics` are not stored (a request holding only such hits gets 204 with
+//! `x-opsmantik-consent-missing: analytics`).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use opsmantik_runtime::kafka::OutRecord;
 use opsmantik_runtime::now_ms;
@@ -14,7 +18,7 @@ use crate::http::extract::LimitedBody;
 use crate::ops::metrics;
 use crate::sites::Lookup;
 use crate::tracking::event_time::event_time;
-use crate::tracking::payload::{validate, SyncHit};
+use crate::tracking::payload::{validate_all, SyncHit};
 
 const ROUTE: &str = "sync";
 
@@ -30,17 +34,18 @@ pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let received_at = now_ms();
-    metrics::stage().received(1);
-    let hit = validate(&body).map_err(|e| {
+    let hits = validate_all(&body).map_err(|e| {
         metrics::rejected(ROUTE, e.code);
         ApiError::bad_request(e.code, e.message)
     })?;
-    if hit.unknown_fields > 0 {
-        metrics::unknown_fields(hit.unknown_fields);
+    metrics::stage().received(hits.len());
+    let unknown: usize = hits.iter().map(|h| h.unknown_fields).sum();
+    if unknown > 0 {
+        metrics::unknown_fields(unknown);
     }
-    let site = match state.sites.get(&hit.site) {
+    let site = match state.sites.get(&hits[0].site) {
         Lookup::Found(s) => s,
         Lookup::Unknown => {
             metrics::rejected(ROUTE, "unknown_site");
@@ -58,21 +63,55 @@ pub async fn post(
         }
     };
     state.cors.check(&headers, &site)?;
-    let mut record = tracking_hit(hit, received_at, &headers);
-    record.site = site.public_id.clone();
-    let payload = encode(&record).map_err(|e| {
+    let (kept, refused): (Vec<SyncHit>, Vec<SyncHit>) =
+        hits.into_iter().partition(|h| !h.consent_missing);
+    for _ in &refused {
+        metrics::rejected(ROUTE, "consent_missing");
+    }
+    let Some(last) = kept
+        .last()
+        .map(|h| tracking_hit(h.clone(), received_at, &headers))
+    else {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        r.headers_mut().insert(
+            "x-opsmantik-consent-missing",
+            HeaderValue::from_static("analytics"),
+        );
+        return Ok(r);
+    };
+    let count = kept.len();
+    let records = kept
+        .into_iter()
+        .map(|h| {
+            record_of(
+                &state,
+                tracking_hit(h, received_at, &headers),
+                &site.public_id,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = state.publish_many(records, ROUTE).await;
+    if results.iter().any(Result::is_err) {
+        return Err(ApiError::broker_unavailable());
+    }
+    let mut last = last;
+    last.site = site.public_id.clone();
+    let score = current_score(&state, &last).await;
+    let answer = json!({ "ok": true, "score": score, "status": "synced", "count": count });
+    Ok(Json(answer).into_response())
+}
+
+/// The broker record of `hit` for `site` (the site's public id, however the client named it).
+fn record_of(state: &AppState, mut hit: TrackingHit, site: &str) -> Result<OutRecord, ApiError> {
+    hit.site = site.to_string();
+    let payload = encode(&hit).map_err(|e| {
         ApiError::unavailable(crate::http::error::Shape::Tracking, "encode_failed", &e)
     })?;
-    let out = OutRecord {
+    Ok(OutRecord {
         topic: state.topics.name(Topic::Tracking),
-        key: record.key().into_bytes(),
+        key: hit.key().into_bytes(),
         payload,
-    };
-    state.publish(out, ROUTE).await?;
-    let score = current_score(&state, &record).await;
-    Ok(Json(
-        json!({ "ok": true, "score": score, "status": "synced" }),
-    ))
+    })
 }
 
 /// `GET /api/sync?diag=1`: which country the edge would record and which geo headers were present.
@@ -127,19 +166,26 @@ pub fn geo_country(headers: &HeaderMap) -> Option<String> {
         .find(|c| c.len() == 2 && c != "XX")
 }
 
-/// The hit's event id. A hit that carries the client's event time `ts` is identified by what the client sent
-/// (site, visitor, session, `ts`, category, action, label, URL), so a client that re-sends it after a lost
-/// answer gets the same id and it counts once (the sessionizer skips a repeated id, tables deduplicate by id).
-/// Without `ts` two identical hits cannot be told from a retry, so each gets a fresh time-ordered id.
-fn hit_id(hit: &SyncHit, visitor: &str) -> String {
-    let Some(ts) = hit.ts else {
-        return uuid::Uuid::now_v7().to_string();
+/// How wide the receive-time bucket is that identifies a hit sent without its client time.
+const RESEND_BUCKET_MS: i64 = 5_000;
+
+/// The hit's event id: a UUID v5 of what the client sent (site, visitor, session, category, action, label,
+/// URL) and when — its own `ts` when sent, else the 5-second receive-time bucket. A client that re-sends a hit
+/// after a lost answer therefore gets the same id, and it counts once (the session rules skip a repeated id,
+/// tables deduplicate by id). What this can merge by mistake: without `ts`, two hits identical in every field
+/// of one visitor within the same 5 s bucket (a double click on the same element) count once — acceptable,
+/// as such a pair carries no more information than one. A retry that crosses a bucket boundary, or arrives
+/// more than 5 s later, counts twice; trackers that send `ts` avoid both.
+fn hit_id(hit: &SyncHit, visitor: &str, received_at: i64) -> String {
+    let when = match hit.ts {
+        Some(ts) => json!(["ts", ts]),
+        None => json!(["bucket", received_at.div_euclid(RESEND_BUCKET_MS)]),
     };
     let name = serde_json::json!([
         hit.site,
         visitor,
         hit.session_id,
-        ts,
+        when,
         hit.category,
         hit.action,
         hit.label,
@@ -154,7 +200,7 @@ fn tracking_hit(hit: SyncHit, received_at: i64, headers: &HeaderMap) -> Tracking
         .clone()
         .unwrap_or_else(|| hit.session_id.clone());
     TrackingHit {
-        event_id: hit_id(&hit, &visitor),
+        event_id: hit_id(&hit, &visitor, received_at),
         event_time: event_time(received_at, hit.ts, hit.st),
         received_at,
         site: hit.site,
@@ -181,7 +227,7 @@ fn tracking_hit(hit: SyncHit, received_at: i64, headers: &HeaderMap) -> Tracking
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use crate::tracking::payload::validate;
 
     #[test]
     fn geo_takes_the_first_documented_header_present() {
@@ -212,6 +258,11 @@ mod tests {
             br#"{"s":"a","u":"x","sid":"S","ea":"view","meta":{"fp":"F","ts":1001,"st":1001}}"#;
         assert_ne!(id(body, 5), id(next, 5), "another hit a millisecond later");
         let untimed = br#"{"s":"a","u":"x","sid":"S"}"#;
-        assert_ne!(id(untimed, 5), id(untimed, 5), "no ts: never merged");
+        assert_eq!(
+            id(untimed, 5_000),
+            id(untimed, 9_999),
+            "no ts: the same 5 s bucket"
+        );
+        assert_ne!(id(untimed, 9_999), id(untimed, 10_000), "the next bucket");
     }
 }

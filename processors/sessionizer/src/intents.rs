@@ -1,25 +1,46 @@
-//! Conversion clicks tracked through `/api/sync` (`ec = conversion`, `ea = phone | whatsapp | form`) become
-//! call intents, like clicks sent to `/api/call-event`: the call-matcher turns them into call records. The
-//! intent's id is the hit's event id, so a replayed hit gives the same intent (and the same call).
-//! `el` carries the number clicked, when the tracker knows it.
+//! Conversion clicks tracked through `/api/sync` (`ec = conversion`) become call intents, like clicks sent to
+//! `/api/call-event`: the call-matcher turns them into call records. Actions, in the OpsMantik tracker's
+//! words and ours: `phone_call`/`phone`, `whatsapp`/`whatsapp_click`, `form_submit_success`/`form` — stored as
+//! `phone`, `whatsapp`, `form`. The intent's id is the hit's event id, so a replayed hit gives the same intent
+//! (and the same call). The number is `meta.intent_target` (the tracker normalises it: `+905…`,
+//! `whatsapp:+90…`, `whatsapp:joinchat/<code>`), else `el`.
 
 use opsmantik_schemas::{CallIntent, TrackingHit};
 
-/// The actions that are conversion clicks.
-pub const CLICK_ACTIONS: [&str; 3] = ["phone", "whatsapp", "form"];
+/// The click action a conversion hit's `ea` stands for.
+fn click_action(ea: &str) -> Option<&'static str> {
+    match ea {
+        "phone" | "phone_call" => Some("phone"),
+        "whatsapp" | "whatsapp_click" => Some("whatsapp"),
+        "form" | "form_submit_success" => Some("form"),
+        _ => None,
+    }
+}
+
+/// `meta.intent_target`, when the tracker sent one.
+fn intent_target(meta_json: &str) -> Option<String> {
+    let meta: serde_json::Value = serde_json::from_str(meta_json).ok()?;
+    meta.get("intent_target")?
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
 
 /// The call intent of `hit`, if it is a conversion click.
 pub fn intent_of(hit: &TrackingHit) -> Option<CallIntent> {
-    if hit.category != "conversion" || !CLICK_ACTIONS.contains(&hit.action.as_str()) {
+    if hit.category != "conversion" {
         return None;
     }
+    let action = click_action(&hit.action)?;
     Some(CallIntent {
         event_id: hit.event_id.clone(),
         site: hit.site.clone(),
         visitor: hit.visitor.clone(),
         fingerprint: hit.fingerprint.clone(),
-        phone_number: hit.label.clone().unwrap_or_default(),
-        action: hit.action.clone(),
+        phone_number: intent_target(&hit.meta_json)
+            .or_else(|| hit.label.clone())
+            .unwrap_or_default(),
+        action: action.to_string(),
         url: hit.url.clone(),
         signed: false,
         received_at: hit.received_at,
@@ -47,5 +68,17 @@ mod tests {
         assert_eq!(intent.phone_number, "+905550000000");
         hit.action = "scroll".into();
         assert!(intent_of(&hit).is_none());
+        // The OpsMantik tracker's words, and its normalised target.
+        hit.action = "phone_call".into();
+        hit.meta_json = r#"{"intent_target":"+905551112233","intent_stamp":"s1"}"#.into();
+        let intent = intent_of(&hit).unwrap();
+        assert_eq!(
+            (intent.action.as_str(), intent.phone_number.as_str()),
+            ("phone", "+905551112233")
+        );
+        hit.action = "whatsapp_click".into();
+        assert_eq!(intent_of(&hit).unwrap().action, "whatsapp");
+        hit.action = "form_submit_success".into();
+        assert_eq!(intent_of(&hit).unwrap().action, "form");
     }
 }
