@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod dlq;
+pub mod ids;
 pub mod migrations;
 pub mod records;
 #[doc(hidden)]

@@ -38,6 +38,21 @@ fn text(
         .map_err(|e| ApiError::bad_request(e.code, e.message))
 }
 
+/// A text field with no control or bidi-override characters (numbers, stamps).
+fn clean(
+    obj: &Map<String, Value>,
+    field: &str,
+    max: usize,
+    required: bool,
+) -> Result<Option<String>, ApiError> {
+    let value = text(obj, field, max, required)?.filter(|v| !v.is_empty() || required);
+    if let Some(v) = &value {
+        crate::http::fields::client_text(v, max)
+            .map_err(|e| ApiError::bad_request("invalid_field", format!("field `{field}` {e}")))?;
+    }
+    Ok(value)
+}
+
 /// A valid call event and its site.
 struct Valid {
     site: std::sync::Arc<Site>,
@@ -85,14 +100,28 @@ fn validate(
         ));
     }
     let event_id = text(&obj, "event_id", 128, true)?.unwrap_or_default();
+    if uuid::Uuid::parse_str(&event_id).is_err() {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "field `event_id` must be a UUID",
+        ));
+    }
     let fingerprint = text(&obj, "fingerprint", 256, false)?.filter(|f| !f.is_empty());
+    let phone_number = opsmantik_schemas::ids::click_target(
+        &clean(&obj, "phone_number", 256, true)?.unwrap_or_default(),
+    );
+    // The OpsMantik tracker reports a click twice (here and as a conversion hit) with one stamp: one call.
+    let call_id = match clean(&obj, "intent_stamp", 128, false)? {
+        Some(stamp) => opsmantik_schemas::ids::click_id(&site.public_id, &stamp),
+        None => event_id.clone(),
+    };
     let received = now_ms();
     let intent = CallIntent {
         visitor: fingerprint.clone().unwrap_or_else(|| event_id.clone()),
-        event_id,
+        event_id: call_id,
         site: site.public_id.clone(),
         fingerprint,
-        phone_number: text(&obj, "phone_number", 32, true)?.unwrap_or_default(),
+        phone_number,
         action,
         url: text(&obj, "url", 8192, true)?.unwrap_or_default(),
         signed,

@@ -1,8 +1,9 @@
 //! Conversion clicks tracked through `/api/sync` (`ec = conversion`) become call intents, like clicks sent to
 //! `/api/call-event`: the call-matcher turns them into call records. Actions, in the OpsMantik tracker's
 //! words and ours: `phone_call`/`phone`, `whatsapp`/`whatsapp_click`, `form_submit_success`/`form` — stored as
-//! `phone`, `whatsapp`, `form`. The intent's id is the hit's event id, so a replayed hit gives the same intent
-//! (and the same call). The number is `meta.intent_target` (the tracker normalises it: `+905…`,
+//! `phone`, `whatsapp`, `form`. The intent's id is `ids::click_id(site, meta.intent_stamp)` when the tracker
+//! stamped the click (its call event carries the same stamp: one click, one call), else the hit's event id;
+//! either way a replayed hit gives the same intent (and the same call). The number is `meta.intent_target` (the tracker normalises it: `+905…`,
 //! `whatsapp:+90…`, `whatsapp:joinchat/<code>`), else `el`.
 
 use opsmantik_schemas::{CallIntent, TrackingHit};
@@ -17,10 +18,10 @@ fn click_action(ea: &str) -> Option<&'static str> {
     }
 }
 
-/// `meta.intent_target`, when the tracker sent one.
-fn intent_target(meta_json: &str) -> Option<String> {
+/// `meta.<field>` as text, when the tracker sent it.
+fn meta_text(meta_json: &str, field: &str) -> Option<String> {
     let meta: serde_json::Value = serde_json::from_str(meta_json).ok()?;
-    meta.get("intent_target")?
+    meta.get(field)?
         .as_str()
         .filter(|t| !t.is_empty())
         .map(str::to_string)
@@ -32,13 +33,18 @@ pub fn intent_of(hit: &TrackingHit) -> Option<CallIntent> {
         return None;
     }
     let action = click_action(&hit.action)?;
+    // A stamped click is one call, however many ways the tracker reported it.
+    let event_id = meta_text(&hit.meta_json, "intent_stamp")
+        .map(|stamp| opsmantik_schemas::ids::click_id(&hit.site, &stamp))
+        .unwrap_or_else(|| hit.event_id.clone());
     Some(CallIntent {
-        event_id: hit.event_id.clone(),
+        event_id,
         site: hit.site.clone(),
         visitor: hit.visitor.clone(),
         fingerprint: hit.fingerprint.clone(),
-        phone_number: intent_target(&hit.meta_json)
+        phone_number: meta_text(&hit.meta_json, "intent_target")
             .or_else(|| hit.label.clone())
+            .map(|t| opsmantik_schemas::ids::click_target(&t))
             .unwrap_or_default(),
         action: action.to_string(),
         url: hit.url.clone(),
@@ -75,6 +81,10 @@ mod tests {
         assert_eq!(
             (intent.action.as_str(), intent.phone_number.as_str()),
             ("phone", "+905551112233")
+        );
+        assert_eq!(
+            intent.event_id,
+            opsmantik_schemas::ids::click_id(&hit.site, "s1")
         );
         hit.action = "whatsapp_click".into();
         assert_eq!(intent_of(&hit).unwrap().action, "whatsapp");
