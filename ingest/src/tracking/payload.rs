@@ -53,6 +53,8 @@ pub struct SyncHit {
     pub unknown_fields: usize,
     /// `consent_scopes` was sent and lacks `analytics`: the hit must not be stored.
     pub consent_missing: bool,
+    /// `meta.intent_stamp`: the tracker's id of a click.
+    pub intent_stamp: Option<String>,
 }
 
 /// Why a payload was refused; `code` is stable, `message` names the field.
@@ -283,6 +285,7 @@ fn hit(obj: &Map<String, Value>) -> Result<SyncHit, ValidationError> {
         meta_json: Value::Object(stored_meta).to_string(),
         unknown_fields: obj.keys().filter(|k| !KNOWN.contains(&k.as_str())).count(),
         consent_missing: consent == Some(false),
+        intent_stamp: meta_str("intent_stamp")?,
     })
 }
 

@@ -170,16 +170,18 @@ pub fn geo_country(headers: &HeaderMap) -> Option<String> {
 const RESEND_BUCKET_MS: i64 = 5_000;
 
 /// The hit's event id: a UUID v5 of what the client sent (site, visitor, session, category, action, label,
-/// URL) and when — its own `ts` when sent, else the 5-second receive-time bucket. A client that re-sends a hit
+/// URL) and when — its own `ts` when sent, else the click's `meta.intent_stamp` (the tracker re-sends a
+/// conversion from its outbox for as long as it is not acknowledged), else the 5-second receive-time bucket. A client that re-sends a hit
 /// after a lost answer therefore gets the same id, and it counts once (the session rules skip a repeated id,
 /// tables deduplicate by id). What this can merge by mistake: without `ts`, two hits identical in every field
 /// of one visitor within the same 5 s bucket (a double click on the same element) count once — acceptable,
 /// as such a pair carries no more information than one. A retry that crosses a bucket boundary, or arrives
 /// more than 5 s later, counts twice; trackers that send `ts` avoid both.
 fn hit_id(hit: &SyncHit, visitor: &str, received_at: i64) -> String {
-    let when = match hit.ts {
-        Some(ts) => json!(["ts", ts]),
-        None => json!(["bucket", received_at.div_euclid(RESEND_BUCKET_MS)]),
+    let when = match (hit.ts, &hit.intent_stamp) {
+        (Some(ts), _) => json!(["ts", ts]),
+        (None, Some(stamp)) => json!(["stamp", stamp]),
+        (None, None) => json!(["bucket", received_at.div_euclid(RESEND_BUCKET_MS)]),
     };
     let name = serde_json::json!([
         hit.site,
@@ -264,5 +266,11 @@ mod tests {
             "no ts: the same 5 s bucket"
         );
         assert_ne!(id(untimed, 9_999), id(untimed, 10_000), "the next bucket");
+        let click = br#"{"s":"a","u":"x","sid":"S","ec":"conversion","ea":"phone_call","meta":{"intent_stamp":"k"}}"#;
+        assert_eq!(
+            id(click, 0),
+            id(click, 60_000),
+            "a stamped click re-sent a minute later"
+        );
     }
 }

@@ -1,0 +1,130 @@
+//! One visit of the public OpsMantik tracker (`../shared/fixtures/opsmantik-tracker-session.jsonl`), replayed
+//! request by request over real HTTP through the whole pipeline: `text/plain` hits, `{events}` batches,
+//! signed call events with `X-Ops-Ts`/`X-Ops-Site-Id`, preflights, re-sent outbox batches and the unload
+//! beacon. The rows that must come out: two page views, one session with its gclid and UTM, exactly two calls
+//! (a tel: and a WhatsApp click, each reported twice by the tracker) matched to that session.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::time::Duration;
+
+use opsmantik_e2e::{wait_for, Env, Pipeline};
+use serde_json::Value;
+
+const FIXTURE: &str = include_str!("../../../shared/fixtures/opsmantik-tracker-session.jsonl");
+/// The site the recording was made for (its `X-Ops-Site-Id`).
+const SITE: &str = "acc-real-tracker";
+const ORIGIN: &str = "https://tracker-replay.example";
+
+/// One recorded request with the placeholders filled in and, for call events, a fresh signature.
+fn request(p: &Pipeline, line: &Value, secret: &str) -> reqwest::RequestBuilder {
+    let fill = |s: &str| {
+        s.replace("{{SITE}}", SITE)
+            .replace("{{PAGE_ORIGIN}}", ORIGIN)
+    };
+    let body = fill(line["body"].as_str().unwrap());
+    let method = line["method"].as_str().unwrap().parse().unwrap();
+    let mut req = p
+        .http
+        .request(method, p.url(line["path"].as_str().unwrap()));
+    let ts = chrono::Utc::now().timestamp().to_string();
+    for (name, value) in line["headers"].as_object().unwrap() {
+        let value = match name.as_str() {
+            "X-Ops-Ts" => ts.clone(),
+            "X-Ops-Signature" => {
+                opsmantik_ingest::auth::signature::sign(secret, &ts, body.as_bytes())
+            }
+            _ => fill(value.as_str().unwrap()),
+        };
+        req = req.header(name.as_str(), value);
+    }
+    req.body(body)
+}
+
+async fn count(env: &Env, sql: &str) -> Result<u64, String> {
+    env.count(sql).await.map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_visit_of_the_real_tracker_gives_its_page_views_session_and_two_calls(
+) -> anyhow::Result<()> {
+    let env = Env::new("tracker_replay").await?;
+    let new = opsmantik_ingest::sites::NewSite {
+        public_id: Some(SITE.into()),
+        name: "replay".into(),
+        domain: "tracker-replay.example".into(),
+        allowed_origins: vec![ORIGIN.into()],
+        time_zone: None,
+    };
+    let site = opsmantik_ingest::sites::create(&env.redis()?, new).await?;
+    let p = Pipeline::start(&env).await?;
+    for raw in FIXTURE.lines().filter(|l| !l.trim().is_empty()) {
+        let line: Value = serde_json::from_str(raw)?;
+        let r = request(&p, &line, &site.secret).send().await?;
+        let status = r.status().as_u16();
+        let answer = r.text().await?;
+        assert!(
+            (200..300).contains(&status),
+            "{} {} → {status} {answer}",
+            line["method"],
+            line["path"]
+        );
+        if line["path"] == "/api/call-event/v2" && line["method"] == "POST" {
+            assert!(answer.contains("\"status\""), "{answer}");
+        }
+    }
+    wait_for(
+        "the visit in ClickHouse",
+        Duration::from_secs(90),
+        || async {
+            let seen = (
+                count(
+                    &env,
+                    "SELECT uniqExact(event_id) FROM events WHERE action = 'view'",
+                )
+                .await?,
+                count(&env, "SELECT count() FROM sessions FINAL").await?,
+                count(&env, "SELECT count() FROM calls FINAL").await?,
+                count(&env, "SELECT countIf(session_id != '') FROM calls FINAL").await?,
+                count(
+                    &env,
+                    "SELECT uniqExact(event_id) FROM events WHERE action = 'session_end'",
+                )
+                .await?,
+            );
+            // Two page views, one session, two calls both matched, the unload beacon's events.
+            if seen.0 == 2 && seen.1 == 1 && seen.2 == 2 && seen.3 == 2 && seen.4 >= 1 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "(views, sessions, calls, matched calls, session ends) = {seen:?}"
+                ))
+            }
+        },
+    )
+    .await?;
+    let (gclid, source, pageviews): (String, String, i64) = env
+        .ch()
+        .query("SELECT gclid, utm_source, pageviews FROM sessions FINAL")
+        .fetch_one()
+        .await?;
+    assert_eq!(
+        (gclid.as_str(), source.as_str(), pageviews),
+        ("Cj0KCQiA-example-86adbdc01e", "google", 2)
+    );
+    let mut numbers: Vec<String> = env
+        .ch()
+        .query("SELECT phone_number FROM calls FINAL ORDER BY phone_number")
+        .fetch_all()
+        .await?;
+    numbers.sort();
+    assert_eq!(numbers, ["+905321234567", "whatsapp:+905321234567"]);
+    let conversions = count(
+        &env,
+        "SELECT uniqExact(event_id) FROM events WHERE category = 'conversion'",
+    )
+    .await;
+    assert_eq!(conversions, Ok(2), "re-sent conversions count once");
+    drop(p);
+    env.cleanup().await
+}
