@@ -21,7 +21,11 @@ pub const MAGIC: [u8; 2] = [0xC3, 0x01];
 const HEADER_LEN: usize = 10;
 
 /// Older schema versions that may still be on the wire, oldest first per record.
-const HISTORY: &[&str] = &[include_str!("../avro/history/tracking_hit.v1.avsc")];
+const HISTORY: &[&str] = &[
+    include_str!("../avro/history/tracking_hit.v1.avsc"),
+    include_str!("../avro/history/call_intent.v1.avsc"),
+    include_str!("../avro/history/call_record.v1.avsc"),
+];
 
 /// Why a value could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_audit_log.sql",
         sql: include_str!("../clickhouse/0006_audit_log.sql"),
     },
+    Migration {
+        name: "0007_call_context.sql",
+        sql: include_str!("../clickhouse/0007_call_context.sql"),
+    },
 ];
 
 impl Migration {

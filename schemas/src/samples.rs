@@ -140,6 +140,21 @@ pub fn call_intent() -> CallIntent {
         signed: true,
         received_at: T0 + 5,
         event_time: T0,
+        context: Some(click_context()),
+    }
+}
+
+pub fn click_context() -> ClickContext {
+    ClickContext {
+        intent_action: Some("whatsapp".into()),
+        intent_target: Some("whatsapp:+905550000000".into()),
+        intent_stamp: Some("1795432359148-924q-wa".into()),
+        page_url: Some("https://example.com/contact?gclid=G1".into()),
+        user_agent: Some("Mozilla/5.0".into()),
+        gclid: Some("G1".into()),
+        wbraid: None,
+        gbraid: None,
+        ads_context_json: Some(r#"{"keyword":"plumber","network":"search"}"#.into()),
     }
 }
 
@@ -147,6 +162,7 @@ pub fn call_intent_sparse() -> CallIntent {
     CallIntent {
         fingerprint: None,
         signed: false,
+        context: None,
         ..call_intent()
     }
 }
@@ -170,6 +186,7 @@ pub fn call_record() -> CallRecord {
         currency: Some("TRY".into()),
         created_at: T0,
         updated_at: T0 + 1,
+        context: Some(click_context()),
     }
 }
 
@@ -182,6 +199,7 @@ pub fn call_record_sparse() -> CallRecord {
         lead_reasons: vec![],
         sale_amount: None,
         currency: None,
+        context: None,
         ..call_record()
     }
 }

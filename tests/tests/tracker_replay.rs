@@ -125,6 +125,16 @@ async fn a_recorded_visit_of_the_real_tracker_gives_its_page_views_session_and_t
     )
     .await;
     assert_eq!(conversions, Ok(2), "re-sent conversions count once");
+    let with_context = count(
+        &env,
+        "SELECT countIf(intent_stamp != '' AND page_url != '' AND user_agent != '') FROM calls FINAL",
+    )
+    .await;
+    assert_eq!(
+        with_context,
+        Ok(2),
+        "the tracker's click context is kept on the calls"
+    );
     drop(p);
     env.cleanup().await
 }

@@ -11,7 +11,7 @@ use axum::Json;
 use opsmantik_runtime::kafka::OutRecord;
 use opsmantik_runtime::now_ms;
 use opsmantik_runtime::visitor_index;
-use opsmantik_schemas::{encode, CallIntent, Topic};
+use opsmantik_schemas::{encode, CallIntent, ClickContext, Topic};
 use serde_json::{json, Map, Value};
 
 use crate::app::state::AppState;
@@ -51,6 +51,44 @@ fn clean(
             .map_err(|e| ApiError::bad_request("invalid_field", format!("field `{field}` {e}")))?;
     }
     Ok(value)
+}
+
+/// Largest `ads_context` kept, as JSON text.
+const MAX_ADS_CONTEXT: usize = 4096;
+
+/// What the tracker sent about the click besides the call event's own fields.
+fn context(obj: &Map<String, Value>, stamp: Option<String>) -> Result<ClickContext, ApiError> {
+    let ads_context_json = match obj.get("ads_context") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => {
+            let text = v.to_string();
+            if text.len() > MAX_ADS_CONTEXT {
+                return Err(ApiError::bad_request(
+                    "invalid_field",
+                    format!("field `ads_context` is longer than {MAX_ADS_CONTEXT} bytes"),
+                ));
+            }
+            Some(text)
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "field `ads_context` must be an object",
+            ))
+        }
+    };
+    Ok(ClickContext {
+        intent_action: clean(obj, "intent_action", 32, false)?,
+        intent_target: clean(obj, "intent_target", 256, false)?
+            .map(|t| opsmantik_schemas::ids::click_target(&t)),
+        intent_stamp: stamp,
+        page_url: text(obj, "intent_page_url", 8192, false)?,
+        user_agent: text(obj, "ua", 1024, false)?,
+        gclid: clean(obj, "gclid", 512, false)?,
+        wbraid: clean(obj, "wbraid", 512, false)?,
+        gbraid: clean(obj, "gbraid", 512, false)?,
+        ads_context_json,
+    })
 }
 
 /// A valid call event and its site.
@@ -111,8 +149,9 @@ fn validate(
         &clean(&obj, "phone_number", 256, true)?.unwrap_or_default(),
     );
     // The OpsMantik tracker reports a click twice (here and as a conversion hit) with one stamp: one call.
-    let call_id = match clean(&obj, "intent_stamp", 128, false)? {
-        Some(stamp) => opsmantik_schemas::ids::click_id(&site.public_id, &stamp),
+    let stamp = clean(&obj, "intent_stamp", 128, false)?;
+    let call_id = match &stamp {
+        Some(stamp) => opsmantik_schemas::ids::click_id(&site.public_id, stamp),
         None => event_id.clone(),
     };
     let received = now_ms();
@@ -127,6 +166,7 @@ fn validate(
         signed,
         received_at: received,
         event_time: received,
+        context: Some(context(&obj, stamp)?),
     };
     Ok(Valid { site, intent })
 }

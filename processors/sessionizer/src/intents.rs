@@ -6,7 +6,7 @@
 //! either way a replayed hit gives the same intent (and the same call). The number is `meta.intent_target` (the tracker normalises it: `+905…`,
 //! `whatsapp:+90…`, `whatsapp:joinchat/<code>`), else `el`.
 
-use opsmantik_schemas::{CallIntent, TrackingHit};
+use opsmantik_schemas::{CallIntent, ClickContext, TrackingHit};
 
 /// The click action a conversion hit's `ea` stands for.
 fn click_action(ea: &str) -> Option<&'static str> {
@@ -51,6 +51,18 @@ pub fn intent_of(hit: &TrackingHit) -> Option<CallIntent> {
         signed: false,
         received_at: hit.received_at,
         event_time: hit.event_time,
+        context: Some(ClickContext {
+            intent_action: meta_text(&hit.meta_json, "intent_action"),
+            intent_target: meta_text(&hit.meta_json, "intent_target"),
+            intent_stamp: meta_text(&hit.meta_json, "intent_stamp"),
+            page_url: meta_text(&hit.meta_json, "intent_page_url")
+                .or_else(|| Some(hit.url.clone())),
+            user_agent: hit.user_agent.clone(),
+            gclid: hit.gclid.clone(),
+            wbraid: hit.wbraid.clone(),
+            gbraid: hit.gbraid.clone(),
+            ads_context_json: None,
+        }),
     })
 }
 

@@ -15,9 +15,26 @@ pub struct CallIntent {
     pub signed: bool,
     pub received_at: i64,
     pub event_time: i64,
+    /// What the tracker knew about the click (v2; `None` from older writers and plain API calls).
+    #[serde(default)]
+    pub context: Option<ClickContext>,
 }
 
 super::avro_record!(CallIntent, "CallIntent", "call_intent.avsc");
+
+/// What the tracker knew about a click, kept on the intent and the call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClickContext {
+    pub intent_action: Option<String>,
+    pub intent_target: Option<String>,
+    pub intent_stamp: Option<String>,
+    pub page_url: Option<String>,
+    pub user_agent: Option<String>,
+    pub gclid: Option<String>,
+    pub wbraid: Option<String>,
+    pub gbraid: Option<String>,
+    pub ads_context_json: Option<String>,
+}
 
 /// A call with its match, score and status; each change is a new `version`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +56,9 @@ pub struct CallRecord {
     pub currency: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The click's context (v2), from its intent.
+    #[serde(default)]
+    pub context: Option<ClickContext>,
 }
 
 super::avro_record!(CallRecord, "CallRecord", "call_record.avsc");

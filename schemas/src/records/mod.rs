@@ -9,7 +9,7 @@ mod misc;
 mod sessions;
 mod tracking;
 
-pub use calls::{CallIntent, CallRecord};
+pub use calls::{CallIntent, CallRecord, ClickContext};
 pub use misc::{AuditRecord, CallFlowEvent, DeadLetter, ProductEvent, WebhookDelivery};
 pub use sessions::{SessionEvent, SessionState};
 pub use tracking::TrackingHit;

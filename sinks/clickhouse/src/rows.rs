@@ -258,11 +258,24 @@ pub struct CallRow {
     pub currency: String,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    pub page_url: String,
+    pub intent_stamp: String,
+    pub intent_action: String,
+    pub intent_target: String,
+    pub user_agent: String,
+    pub ads_context_json: String,
 }
 
 impl From<CallRecord> for CallRow {
     fn from(c: CallRecord) -> Self {
+        let ctx = c.context.clone().unwrap_or_default();
         Self {
+            page_url: text(&ctx.page_url),
+            intent_stamp: text(&ctx.intent_stamp),
+            intent_action: text(&ctx.intent_action),
+            intent_target: text(&ctx.intent_target),
+            user_agent: text(&ctx.user_agent),
+            ads_context_json: text(&ctx.ads_context_json),
             session_id: text(&c.session_id),
             gclid: text(&c.gclid),
             gbraid: text(&c.gbraid),
