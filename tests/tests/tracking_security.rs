@@ -269,6 +269,27 @@ async fn call_events_match_recent_sessions_and_a_resent_signed_request_is_a_noop
         "X-Ops-Site-Id must name the body's site"
     );
 
+    // A site that requires signed call events refuses the unsigned route.
+    let mut strict = site.clone();
+    strict.require_signed_calls = true;
+    opsmantik_ingest::sites::save(&env.redis()?, &strict).await?;
+    wait_for(
+        "the site setting at the edge",
+        Duration::from_secs(10),
+        || async {
+            let (status, body) = p
+                .post("/api/call-event", &click(s, "recent", "phone"))
+                .await
+                .map_err(|e| e.to_string())?;
+            if (status, body["error"]["code"].as_str()) == (401, Some("signature_required")) {
+                Ok(())
+            } else {
+                Err(format!("{status} {body}"))
+            }
+        },
+    )
+    .await?;
+
     drop(p);
     env.cleanup().await
 }

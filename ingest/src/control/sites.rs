@@ -32,6 +32,7 @@ pub fn public_view(site: &Site) -> Value {
         "time_zone": site.time_zone,
         "currency": site.currency,
         "default_deal_value": site.default_deal_value,
+        "require_signed_calls": site.require_signed_calls,
     })
 }
 
@@ -168,6 +169,10 @@ fn apply_patch(site: &mut Site, m: &Map<String, Value>) -> Result<(), ApiError> 
                 let v = value.as_f64().ok_or_else(|| bad("must be a number".into()))?;
                 site.default_deal_value = fields::amount(v).map_err(bad)?;
             }
+            "require_signed_calls" => {
+                site.require_signed_calls =
+                    value.as_bool().ok_or_else(|| bad("must be true or false".into()))?;
+            }
             "allowed_origins" => {
                 let list = value.as_array().ok_or_else(|| bad("must be an array of origins".into()))?;
                 if list.len() > 50 {
@@ -179,7 +184,7 @@ fn apply_patch(site: &mut Site, m: &Map<String, Value>) -> Result<(), ApiError> 
                     .collect::<Result<_, _>>()
                     .map_err(bad)?;
             }
-            _ => return Err(bad("is not a field of a site (name, domain, allowed_origins, time_zone, currency, default_deal_value)".into())),
+            _ => return Err(bad("is not a field of a site (name, domain, allowed_origins, time_zone, currency, default_deal_value, require_signed_calls)".into())),
         }
     }
     Ok(())

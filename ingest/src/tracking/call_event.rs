@@ -225,6 +225,15 @@ pub async fn v1(
     LimitedBody(body): LimitedBody,
 ) -> Result<Json<Value>, ApiError> {
     let valid = validate(&state, &headers, &body, false)?;
+    if valid.site.require_signed_calls {
+        crate::ops::metrics::rejected("call_event", "signature_required");
+        return Err(ApiError::new(
+            crate::http::error::Shape::Tracking,
+            StatusCode::UNAUTHORIZED,
+            "signature_required",
+            "this site takes signed call events only: use /api/call-event/v2",
+        ));
+    }
     accept(&state, valid, "call_event").await
 }
 

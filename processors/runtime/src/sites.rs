@@ -33,6 +33,8 @@ pub struct Site {
     /// The secret before the last rotation, still accepted until `previous_secret_until` (Unix seconds).
     pub previous_secret: String,
     pub previous_secret_until: i64,
+    /// Refuse unsigned call events (`POST /api/call-event`): only `/api/call-event/v2` is taken.
+    pub require_signed_calls: bool,
 }
 
 /// Default currency of a new site.
@@ -83,6 +85,7 @@ pub async fn create(store: &Store, new: NewSite) -> ::redis::RedisResult<Site> {
         default_deal_value: 0.0,
         previous_secret: String::new(),
         previous_secret_until: 0,
+        require_signed_calls: false,
     };
     let mut c = store.conn().await?;
     let claimed: bool = c
@@ -118,6 +121,10 @@ fn fields(site: &Site) -> Vec<(&'static str, String)> {
         (
             "previous_secret_until",
             site.previous_secret_until.to_string(),
+        ),
+        (
+            "require_signed_calls",
+            u8::from(site.require_signed_calls).to_string(),
         ),
     ]
 }
@@ -186,6 +193,7 @@ fn from_fields(m: HashMap<String, String>) -> Option<Site> {
         default_deal_value: num("default_deal_value").unwrap_or(0.0),
         previous_secret: get("previous_secret"),
         previous_secret_until: num("previous_secret_until").map_or(0, |v: f64| v as i64),
+        require_signed_calls: get("require_signed_calls") == "1",
     })
 }
 
