@@ -5,7 +5,7 @@
 //! runner interrupted half-way simply runs again.
 
 use clickhouse::{Client, Compression};
-use opsmantik_schemas::migrations::{BOOKKEEPING, MIGRATIONS};
+use opsmantik_schemas::migrations::{adds_one_column, BOOKKEEPING, MIGRATIONS};
 
 use crate::config::ClickHouseConfig;
 use crate::RuntimeError;
@@ -62,10 +62,12 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<Vec<&'static str>, Run
             continue;
         }
         for statement in m.statements() {
-            db.query(&statement)
-                .execute()
-                .await
-                .map_err(|e| RuntimeError::ClickHouse(format!("{}: {e}", m.name)))?;
+            match db.query(&statement).execute().await {
+                Ok(()) => {}
+                // A column added before a crash stopped the bookkeeping (code 44: already exists).
+                Err(e) if adds_one_column(&statement) && e.to_string().contains("Code: 44") => {}
+                Err(e) => return Err(RuntimeError::ClickHouse(format!("{}: {e}", m.name))),
+            }
         }
         db.query("INSERT INTO schema_migrations (name, applied_at) SELECT ?, now()")
             .bind(m.name)
