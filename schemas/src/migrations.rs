@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_call_context.sql",
         sql: include_str!("../clickhouse/0007_call_context.sql"),
     },
+    Migration {
+        name: "0008_session_engagement.sql",
+        sql: include_str!("../clickhouse/0008_session_engagement.sql"),
+    },
 ];
 
 /// Whether `statement` adds exactly one column (`ALTER TABLE t ADD COLUMN c …`): ClickHouse 18.16 has no

@@ -105,6 +105,8 @@ pub fn session_state() -> SessionState {
         geo_country: Some("TR".into()),
         lead_score: 40,
         lead_reasons: vec!["paid_click".into(), "pageviews".into()],
+        active_sec: Some(45),
+        max_scroll_pct: Some(90),
     }
 }
 

@@ -171,7 +171,16 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
         (404, Some("not_found"))
     );
 
-    // The visitor's next hit is answered with its session's current score (from the visitor index).
+    // The visitor's next hit is answered with its session's current score (from the visitor index, which the
+    // overlay keeps from the sessions topic: it may trail ClickHouse by a moment).
+    let redis = env.redis()?;
+    wait_for("the visitor index", LANDING, || async {
+        match opsmantik_runtime::visitor_index::read(&redis, site, "fpA").await {
+            Ok(Some(e)) if e.lead_score == 60 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await?;
     let (_, next) = p
         .post(
             "/api/sync",

@@ -103,14 +103,21 @@ async fn a_recorded_visit_of_the_real_tracker_gives_its_page_views_session_and_t
         },
     )
     .await?;
-    let (gclid, source, pageviews): (String, String, i64) = env
+    let (gclid, source, pageviews, active, scroll): (String, String, i64, i64, i64) = env
         .ch()
-        .query("SELECT gclid, utm_source, pageviews FROM sessions FINAL")
+        .query(
+            "SELECT gclid, utm_source, pageviews, active_sec, max_scroll_pct FROM sessions FINAL",
+        )
         .fetch_one()
         .await?;
     assert_eq!(
         (gclid.as_str(), source.as_str(), pageviews),
         ("Cj0KCQiA-example-86adbdc01e", "google", 2)
+    );
+    assert_eq!(
+        (active, scroll),
+        (25, 100),
+        "engagement from heartbeats and session ends"
     );
     let mut numbers: Vec<String> = env
         .ch()

@@ -266,7 +266,7 @@ fn open(session_id: String, hit: &TrackingHit) -> SessionState {
         .as_deref()
         .map(crate::device::parse)
         .unwrap_or_default();
-    SessionState {
+    let mut s = SessionState {
         session_id,
         version: 1,
         site: hit.site.clone(),
@@ -294,10 +294,40 @@ fn open(session_id: String, hit: &TrackingHit) -> SessionState {
         geo_country: hit.geo_country.clone(),
         lead_score: 0,
         lead_reasons: Vec::new(),
-    }
+        active_sec: None,
+        max_scroll_pct: None,
+    };
+    engage(&mut s, hit);
+    s
+}
+
+/// What a hit tells about engagement: `meta.active_sec` (foreground seconds so far) and the scroll depth
+/// (`meta.scroll_pct`, or a `scroll_depth` hit's value). Heartbeats and session ends carry them; they extend the
+/// session like any hit but are not page views.
+fn engage(s: &mut SessionState, hit: &TrackingHit) {
+    let meta_has = |k: &str| hit.meta_json.contains(k);
+    let meta: Option<serde_json::Value> = (meta_has("active_sec") || meta_has("scroll_pct"))
+        .then(|| serde_json::from_str(&hit.meta_json).ok())
+        .flatten();
+    let number = |k: &str| {
+        meta.as_ref()
+            .and_then(|m| m.get(k)?.as_f64())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| v as i64)
+    };
+    let scroll = number("scroll_pct").or_else(|| {
+        (hit.action == "scroll_depth")
+            .then_some(hit.value)
+            .flatten()
+            .map(|v| v as i64)
+    });
+    let max = |a: Option<i64>, b: Option<i64>| a.max(b);
+    s.active_sec = max(s.active_sec, number("active_sec"));
+    s.max_scroll_pct = max(s.max_scroll_pct, scroll.map(|v| v.clamp(0, 100)));
 }
 
 fn extend(s: &mut SessionState, hit: &TrackingHit) {
+    engage(s, hit);
     s.version += 1;
     s.events += 1;
     s.pageviews += i64::from(is_pageview(hit));

@@ -215,3 +215,27 @@ fn the_first_hit_user_agent_names_device_browser_and_os() {
     assert_eq!(s.browser.as_deref(), Some("Safari"));
     assert_eq!(s.os.as_deref(), Some("iPhone"));
 }
+
+#[test]
+fn heartbeats_and_session_ends_carry_engagement_but_are_not_page_views() {
+    let mut op = Sessionizer::new();
+    placed(op.on_hit(&hit("v", "S", 1, 0, "u", "view")));
+    let mut beat = hit("v", "S", 2, MIN, "u", "heartbeat");
+    beat.category = "system".into();
+    beat.meta_json = r#"{"active_sec":42,"scroll_pct":55}"#.into();
+    let (_, s) = placed(op.on_hit(&beat));
+    assert_eq!(
+        (s.pageviews, s.active_sec, s.max_scroll_pct),
+        (1, Some(42), Some(55))
+    );
+    let mut end = hit("v", "S", 3, 2 * MIN, "u", "session_end");
+    end.category = "system".into();
+    end.meta_json = r#"{"active_sec":30,"scroll_pct":100}"#.into();
+    let (_, s) = placed(op.on_hit(&end));
+    assert_eq!(
+        (s.pageviews, s.active_sec, s.max_scroll_pct),
+        (1, Some(42), Some(100)),
+        "highest seen"
+    );
+    assert_eq!(s.duration_sec, 120, "they extend the session");
+}

@@ -53,6 +53,12 @@ pub struct SessionState {
     pub geo_country: Option<String>,
     pub lead_score: i32,
     pub lead_reasons: Vec<String>,
+    /// v2: foreground seconds, the highest `meta.active_sec` reported (heartbeats, session end).
+    #[serde(default)]
+    pub active_sec: Option<i64>,
+    /// v2: the deepest scroll reported, 0–100.
+    #[serde(default)]
+    pub max_scroll_pct: Option<i64>,
 }
 
 super::avro_record!(SessionState, "SessionState", "session_state.avsc");

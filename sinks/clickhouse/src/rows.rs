@@ -46,6 +46,8 @@ pub struct SessionRow {
     pub geo_country: String,
     pub lead_score: i32,
     pub lead_reasons: Vec<String>,
+    pub active_sec: i64,
+    pub max_scroll_pct: i64,
 }
 
 impl From<SessionState> for SessionRow {
@@ -78,6 +80,8 @@ impl From<SessionState> for SessionRow {
             exit_url: s.exit_url,
             lead_score: s.lead_score,
             lead_reasons: s.lead_reasons,
+            active_sec: s.active_sec.unwrap_or(0),
+            max_scroll_pct: s.max_scroll_pct.unwrap_or(0),
         }
     }
 }
