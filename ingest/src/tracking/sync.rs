@@ -169,30 +169,37 @@ pub fn geo_country(headers: &HeaderMap) -> Option<String> {
 /// How wide the receive-time bucket is that identifies a hit sent without its client time.
 const RESEND_BUCKET_MS: i64 = 5_000;
 
-/// The hit's event id: a UUID v5 of what the client sent (site, visitor, session, category, action, label,
-/// URL) and when — its own `ts` when sent, else the click's `meta.intent_stamp` (the tracker re-sends a
-/// conversion from its outbox for as long as it is not acknowledged), else the 5-second receive-time bucket. A client that re-sends a hit
-/// after a lost answer therefore gets the same id, and it counts once (the session rules skip a repeated id,
-/// tables deduplicate by id). What this can merge by mistake: without `ts`, two hits identical in every field
-/// of one visitor within the same 5 s bucket (a double click on the same element) count once — acceptable,
-/// as such a pair carries no more information than one. A retry that crosses a bucket boundary, or arrives
-/// more than 5 s later, counts twice; trackers that send `ts` avoid both.
+/// The hit's event id, a UUID v5 of what identifies the hit to its client, so a client that re-sends it (after
+/// a lost answer, or from its outbox) gets the same id and it counts once (the session rules skip a repeated
+/// id, tables deduplicate by id):
+/// - a click the tracker stamped (`meta.intent_stamp`): site, visitor, category, action and the stamp — one
+///   click, one event, however its meta changed between sends;
+/// - a hit with its client time `ts`: what it says (site, visitor, session, category, action, label, URL) and `ts`;
+/// - otherwise: what it says, its whole `meta`, and the 5-second receive-time bucket.
+///
+/// What this can merge by mistake: without `ts`, two hits of one visitor identical in every field *and* meta
+/// within the same 5 s — a pair that carries no more than one hit. What still counts twice: an identical
+/// untimed hit re-sent more than 5 s later (or across a bucket boundary).
 fn hit_id(hit: &SyncHit, visitor: &str, received_at: i64) -> String {
-    let when = match (hit.ts, &hit.intent_stamp) {
-        (Some(ts), _) => json!(["ts", ts]),
-        (None, Some(stamp)) => json!(["stamp", stamp]),
-        (None, None) => json!(["bucket", received_at.div_euclid(RESEND_BUCKET_MS)]),
-    };
-    let name = serde_json::json!([
+    let says = json!([
         hit.site,
         visitor,
         hit.session_id,
-        when,
         hit.category,
         hit.action,
         hit.label,
         hit.url
     ]);
+    let name = match (&hit.intent_stamp, hit.ts) {
+        (Some(stamp), _) => json!(["click", hit.site, visitor, hit.category, hit.action, stamp]),
+        (None, Some(ts)) => json!(["ts", says, ts]),
+        (None, None) => json!([
+            "bucket",
+            says,
+            hit.meta_json,
+            received_at.div_euclid(RESEND_BUCKET_MS)
+        ]),
+    };
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.to_string().as_bytes()).to_string()
 }
 
@@ -271,6 +278,21 @@ mod tests {
             id(click, 0),
             id(click, 60_000),
             "a stamped click re-sent a minute later"
+        );
+        let end = |active: u32| {
+            format!(
+                r#"{{"s":"a","u":"x","sid":"S","ec":"system","ea":"session_end","meta":{{"active_sec":{active}}}}}"#
+            )
+        };
+        assert_ne!(
+            id(end(3).as_bytes(), 0),
+            id(end(25).as_bytes(), 0),
+            "two session ends with other engagement are two hits, even in one bucket"
+        );
+        assert_eq!(
+            id(end(3).as_bytes(), 0),
+            id(end(3).as_bytes(), 4_000),
+            "an identical re-send"
         );
     }
 }
