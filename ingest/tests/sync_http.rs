@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use opsmantik_ingest::app::state::AppState;
 use opsmantik_ingest::router;
 use opsmantik_ingest::sites::Site;
-use opsmantik_runtime::kafka::{MemoryPublisher, OutRecord, PublishError, Publisher};
+use opsmantik_runtime::kafka::{Delivery, MemoryPublisher, OutRecord, Publisher};
 use opsmantik_schemas::{decode, Topics, TrackingHit};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -137,7 +137,7 @@ async fn a_broker_failure_is_a_503_never_a_200() {
 struct Stalled;
 
 impl Publisher for Stalled {
-    fn publish_batch(&self, _: Vec<OutRecord>) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+    fn publish_batch(&self, _: Vec<OutRecord>) -> BoxFuture<'_, Vec<Delivery>> {
         Box::pin(futures::future::pending())
     }
 }

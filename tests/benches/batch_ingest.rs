@@ -145,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
         let (p, prepared) = (p.clone(), prepared.clone());
         async move {
             let results = p.publish_batch(prepared[b].clone()).await;
-            assert!(results.iter().all(Result::is_ok));
+            assert!(results.iter().all(|(_, r)| r.is_ok()));
         }
     })
     .await;

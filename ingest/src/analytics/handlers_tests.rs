@@ -36,12 +36,7 @@ fn app_with_events() -> (TestApp, String) {
 async fn event_counts_cover_the_period_of_the_keys_site_only() {
     let (app, key) = app_with_events();
     let r = app
-        .send(
-            "GET",
-            "/api/v1/analytics/events?period=1h",
-            &[("x-api-key", &key)],
-            None,
-        )
+        .with_key("GET", "/api/v1/analytics/events?period=1h", &key, None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(
@@ -52,10 +47,10 @@ async fn event_counts_cover_the_period_of_the_keys_site_only() {
     let sum: u64 = buckets.iter().filter_map(|b| b["count"].as_u64()).sum();
     assert_eq!(sum, 3);
     let views = app
-        .send(
+        .with_key(
             "GET",
             "/api/v1/analytics/events?period=1h&event_name=view",
-            &[("x-api-key", &key)],
+            &key,
             None,
         )
         .await;
@@ -66,12 +61,7 @@ async fn event_counts_cover_the_period_of_the_keys_site_only() {
 async fn metrics_and_stats_answer_in_the_seed_003_shape() {
     let (app, key) = app_with_events();
     let m = app
-        .send(
-            "GET",
-            "/api/v1/analytics/metrics?timeRange=1h",
-            &[("x-api-key", &key)],
-            None,
-        )
+        .with_key("GET", "/api/v1/analytics/metrics?timeRange=1h", &key, None)
         .await;
     assert_eq!(m.status.as_u16(), 200, "{}", m.body);
     let d = &m.body["data"];
@@ -83,7 +73,7 @@ async fn metrics_and_stats_answer_in_the_seed_003_shape() {
     assert_eq!(d["topUsers"][0]["userId"], "u1");
     assert_eq!(d["topUsers"][0]["eventCount"], 2);
     let s = app
-        .send("GET", "/api/v1/events/stats", &[("x-api-key", &key)], None)
+        .with_key("GET", "/api/v1/events/stats", &key, None)
         .await;
     assert_eq!(s.body["data"]["totalIngested"], 4, "{}", s.body);
 }
@@ -98,12 +88,7 @@ async fn analytics_need_a_read_key_of_the_site() {
         .await;
     assert_eq!(none.status.as_u16(), 401);
     let wrong = app
-        .send(
-            "GET",
-            "/api/v1/analytics/metrics",
-            &[("x-api-key", &ingest)],
-            None,
-        )
+        .with_key("GET", "/api/v1/analytics/metrics", &ingest, None)
         .await;
     assert_eq!(wrong.status.as_u16(), 403, "{}", wrong.body);
 }

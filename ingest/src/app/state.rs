@@ -67,7 +67,8 @@ impl AppState {
             self.publish_timeout,
             self.publisher.publish_batch(vec![record]),
         )
-        .await;
+        .await
+        .map(|outcomes| outcomes.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
         match sent {
             Ok(results) if results.iter().all(Result::is_ok) && !results.is_empty() => {
                 crate::ops::metrics::stage().sent(1);
@@ -98,7 +99,8 @@ impl AppState {
         match tokio::time::timeout(self.publish_timeout, self.publisher.publish_batch(records))
             .await
         {
-            Ok(results) => {
+            Ok(outcomes) => {
+                let results: Vec<_> = outcomes.into_iter().map(|(_, r)| r).collect();
                 let ok = results.iter().filter(|r| r.is_ok()).count();
                 crate::ops::metrics::stage().sent(ok);
                 if ok < n {

@@ -103,6 +103,17 @@ impl TestApp {
         }
     }
 
+    /// Sends `method path` with API key `key` and an optional JSON `body`.
+    pub async fn with_key(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        self.send(method, path, &[("x-api-key", key)], body).await
+    }
+
     /// Records published to the topic whose name ends with `suffix`.
     pub fn published(&self, suffix: &str) -> Vec<opsmantik_runtime::kafka::OutRecord> {
         self.publisher

@@ -118,15 +118,6 @@ impl MemoryAuth {
         key
     }
 
-    /// Makes `email`'s user a member of `site` with `role`.
-    pub fn add_member(&self, site: &Site, email: &str, role: Role) -> User {
-        let user = self.user(email);
-        self.tables()
-            .roles
-            .insert((site.id.clone(), user.id.clone()), role);
-        user
-    }
-
     fn user(&self, email: &str) -> User {
         self.tables()
             .users

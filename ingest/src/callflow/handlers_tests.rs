@@ -38,21 +38,16 @@ async fn a_site_pages_through_its_own_events_only() {
     app.memory.callflow.insert("theirs", stored(9, "call-1"));
     let key = app.memory.auth.add_key(&mine, &[Scope::Read]);
     let page = app
-        .send(
-            "GET",
-            "/callflow/events?limit=3",
-            &[("x-api-key", &key)],
-            None,
-        )
+        .with_key("GET", "/callflow/events?limit=3", &key, None)
         .await;
     assert_eq!(page.status.as_u16(), 200, "{}", page.body);
     assert_eq!(ids(&page.body).len(), 3);
     let token = page.body["body"]["nextToken"].as_str().unwrap().to_string();
     let rest = app
-        .send(
+        .with_key(
             "GET",
             &format!("/callflow/events?limit=3&nextToken={token}"),
-            &[("x-api-key", &key)],
+            &key,
             None,
         )
         .await;
@@ -67,12 +62,7 @@ async fn a_site_pages_through_its_own_events_only() {
     let other_key = app.memory.auth.add_key(&theirs, &[Scope::Read]);
     let one = stored(2, "call-1").event_id;
     let hidden = app
-        .send(
-            "GET",
-            &format!("/callflow/events/{one}"),
-            &[("x-api-key", &other_key)],
-            None,
-        )
+        .with_key("GET", &format!("/callflow/events/{one}"), &other_key, None)
         .await;
     assert_eq!(
         hidden.status.as_u16(),
@@ -80,12 +70,7 @@ async fn a_site_pages_through_its_own_events_only() {
         "another site's event does not exist for it"
     );
     let found = app
-        .send(
-            "GET",
-            &format!("/callflow/events/{one}"),
-            &[("x-api-key", &key)],
-            None,
-        )
+        .with_key("GET", &format!("/callflow/events/{one}"), &key, None)
         .await;
     assert_eq!(found.status.as_u16(), 200);
     assert_eq!(found.body["body"]["metadata"]["agent"], "a1");
@@ -98,8 +83,6 @@ async fn reads_need_a_read_key() {
     let ingest = app.memory.auth.add_key(&site, &[Scope::Ingest]);
     let none = app.send("GET", "/callflow/events", &[], None).await;
     assert_eq!(none.status.as_u16(), 401);
-    let wrong = app
-        .send("GET", "/callflow/events", &[("x-api-key", &ingest)], None)
-        .await;
+    let wrong = app.with_key("GET", "/callflow/events", &ingest, None).await;
     assert_eq!(wrong.status.as_u16(), 403, "{}", wrong.body);
 }

@@ -13,24 +13,14 @@ async fn an_event_is_published_once_and_its_retry_is_a_duplicate() {
     let key = app.memory.auth.add_key(&site, &[Scope::Ingest]);
     let event = json!({ "event_name": "signed_up", "user_id": "u1", "idempotency_key": "k-1" });
     let first = app
-        .send(
-            "POST",
-            "/api/v1/events",
-            &[("x-api-key", &key)],
-            Some(event.clone()),
-        )
+        .with_key("POST", "/api/v1/events", &key, Some(event.clone()))
         .await;
     assert_eq!(
         (first.status.as_u16(), first.body["status"].as_str()),
         (200, Some("accepted"))
     );
     let again = app
-        .send(
-            "POST",
-            "/api/v1/events",
-            &[("x-api-key", &key)],
-            Some(event),
-        )
+        .with_key("POST", "/api/v1/events", &key, Some(event))
         .await;
     assert_eq!(again.body["status"], "duplicate");
     assert_eq!(again.body["event_id"], first.body["event_id"]);
@@ -54,12 +44,7 @@ async fn without_a_key_or_with_a_read_key_nothing_is_published() {
         .await;
     assert_eq!(none.status.as_u16(), 401, "{}", none.body);
     let wrong = app
-        .send(
-            "POST",
-            "/api/v1/events",
-            &[("x-api-key", &read)],
-            Some(event.clone()),
-        )
+        .with_key("POST", "/api/v1/events", &read, Some(event.clone()))
         .await;
     assert_eq!(wrong.status.as_u16(), 403, "{}", wrong.body);
     let made_up = app
@@ -85,12 +70,7 @@ async fn a_batch_answers_per_event_and_publishes_the_valid_ones() {
         { "event_name": "c", "idempotency_key": "b-1" }
     ]);
     let r = app
-        .send(
-            "POST",
-            "/api/v1/events/batch",
-            &[("x-api-key", &key)],
-            Some(batch),
-        )
+        .with_key("POST", "/api/v1/events/batch", &key, Some(batch))
         .await;
     assert!(r.status.is_success(), "{}", r.body);
     assert_eq!(app.published("product-events.v1").len(), 1, "{}", r.body);
@@ -107,22 +87,12 @@ async fn a_retry_after_a_request_that_died_before_confirming_is_published_not_lo
     app.memory.dedup.claim("shop", &claim).await.unwrap();
     let event = json!({ "event_name": "paid", "idempotency_key": "k-9" });
     let retry = app
-        .send(
-            "POST",
-            "/api/v1/events",
-            &[("x-api-key", &key)],
-            Some(event.clone()),
-        )
+        .with_key("POST", "/api/v1/events", &key, Some(event.clone()))
         .await;
     assert_eq!(retry.body["status"], "accepted", "{}", retry.body);
     assert_eq!(app.published("product-events.v1").len(), 1);
     let again = app
-        .send(
-            "POST",
-            "/api/v1/events",
-            &[("x-api-key", &key)],
-            Some(event),
-        )
+        .with_key("POST", "/api/v1/events", &key, Some(event))
         .await;
     assert_eq!(again.body["status"], "duplicate", "confirmed by the retry");
 }

@@ -19,7 +19,7 @@ use crate::auth::signature::{self, SignatureError};
 use crate::http::error::ApiError;
 use crate::http::extract::LimitedBody;
 use crate::http::fields::StringRule;
-use crate::sites::{Lookup, Site};
+use crate::sites::Site;
 use crate::tracking::payload::string_field;
 
 const MATCH_WINDOW_MS: i64 = 30 * 60 * 1000;
@@ -113,23 +113,12 @@ fn validate(
         }
     };
     let site_key = text(&obj, "site_id", 128, true)?.unwrap_or_default();
-    let site = match state.sites.get(&site_key) {
-        Lookup::Found(s) => s,
-        Lookup::Unknown => {
-            return Err(ApiError::bad_request(
-                "unknown_site",
-                "`site_id` is not a known site",
-            ))
-        }
-        Lookup::NotLoaded => {
-            return Err(ApiError::unavailable(
-                crate::http::error::Shape::Tracking,
-                "sites_unavailable",
-                &"site list not loaded",
-            ))
-        }
+    let route = if signed {
+        "call_event_v2"
+    } else {
+        "call_event"
     };
-    state.cors.check(headers, &site)?;
+    let site = super::site_of(state, headers, &site_key, "site_id", route)?;
     let action = text(&obj, "action", 16, true)?.unwrap_or_default();
     if action != "phone" && action != "whatsapp" {
         return Err(ApiError::bad_request(

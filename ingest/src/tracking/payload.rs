@@ -185,7 +185,8 @@ pub fn validate_all(body: &[u8]) -> Result<Vec<SyncHit>, ValidationError> {
     Ok(hits)
 }
 
-/// Parses and validates a single-hit payload.
+/// Parses and validates a single-hit payload (tests).
+#[cfg(test)]
 pub fn validate(body: &[u8]) -> Result<SyncHit, ValidationError> {
     let mut hits = validate_all(body)?;
     match (hits.pop(), hits.is_empty()) {

@@ -16,7 +16,6 @@ use crate::app::state::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::LimitedBody;
 use crate::ops::metrics;
-use crate::sites::Lookup;
 use crate::tracking::event_time::event_time;
 use crate::tracking::payload::{validate_all, SyncHit};
 
@@ -45,66 +44,48 @@ pub async fn post(
     if unknown > 0 {
         metrics::unknown_fields(unknown);
     }
-    let site = match state.sites.get(&hits[0].site) {
-        Lookup::Found(s) => s,
-        Lookup::Unknown => {
-            metrics::rejected(ROUTE, "unknown_site");
-            return Err(ApiError::bad_request(
-                "unknown_site",
-                "`s` is not a known site",
-            ));
-        }
-        Lookup::NotLoaded => {
-            return Err(ApiError::unavailable(
-                crate::http::error::Shape::Tracking,
-                "sites_unavailable",
-                &"site list not loaded",
-            ))
-        }
-    };
-    state.cors.check(&headers, &site)?;
+    let site = super::site_of(&state, &headers, &hits[0].site, "s", ROUTE)?;
     let (kept, refused): (Vec<SyncHit>, Vec<SyncHit>) =
         hits.into_iter().partition(|h| !h.consent_missing);
     for _ in &refused {
         metrics::rejected(ROUTE, "consent_missing");
     }
-    let Some(last) = kept
-        .last()
-        .map(|h| tracking_hit(h.clone(), received_at, &headers))
-    else {
+    if kept.is_empty() {
         let mut r = StatusCode::NO_CONTENT.into_response();
         r.headers_mut().insert(
             "x-opsmantik-consent-missing",
             HeaderValue::from_static("analytics"),
         );
         return Ok(r);
-    };
-    let count = kept.len();
-    let records = kept
+    }
+    let hits: Vec<TrackingHit> = kept
         .into_iter()
-        .map(|h| {
-            record_of(
-                &state,
-                tracking_hit(h, received_at, &headers),
-                &site.public_id,
-            )
+        .map(|h| TrackingHit {
+            // The site's public id, however the client named it.
+            site: site.public_id.clone(),
+            ..tracking_hit(h, received_at, &headers)
         })
+        .collect();
+    let records = hits
+        .iter()
+        .map(|h| record_of(&state, h))
         .collect::<Result<Vec<_>, _>>()?;
     let results = state.publish_many(records, ROUTE).await;
     if results.iter().any(Result::is_err) {
         return Err(ApiError::broker_unavailable());
     }
-    let mut last = last;
-    last.site = site.public_id.clone();
-    let score = current_score(&state, &last).await;
+    let count = hits.len();
+    let score = match hits.last() {
+        Some(last) => current_score(&state, last).await,
+        None => 0,
+    };
     let answer = json!({ "ok": true, "score": score, "status": "synced", "count": count });
     Ok(Json(answer).into_response())
 }
 
-/// The broker record of `hit` for `site` (the site's public id, however the client named it).
-fn record_of(state: &AppState, mut hit: TrackingHit, site: &str) -> Result<OutRecord, ApiError> {
-    hit.site = site.to_string();
-    let payload = encode(&hit).map_err(|e| {
+/// The broker record of `hit`.
+fn record_of(state: &AppState, hit: &TrackingHit) -> Result<OutRecord, ApiError> {
+    let payload = encode(hit).map_err(|e| {
         ApiError::unavailable(crate::http::error::Shape::Tracking, "encode_failed", &e)
     })?;
     Ok(OutRecord {

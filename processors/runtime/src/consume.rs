@@ -141,7 +141,7 @@ async fn next_batch(consumer: &StageConsumer, batching: &BatchConfig) -> Vec<Inc
 }
 
 /// The next offset to consume per (topic, partition) after `batch`.
-pub fn next_offsets(batch: &[Incoming]) -> HashMap<(String, i32), i64> {
+fn next_offsets(batch: &[Incoming]) -> HashMap<(String, i32), i64> {
     let mut next: HashMap<(String, i32), i64> = HashMap::new();
     for r in batch {
         let e = next
@@ -166,26 +166,33 @@ fn store_offsets(consumer: &StageConsumer, batch: &[Incoming]) {
 }
 
 /// Publishes `records` and waits until each is acknowledged, retrying the unavailable ones with `backoff`
-/// until success or shutdown. Returns the indices (into `records`) the broker rejected for good.
+/// until success or shutdown. Returns the records the broker rejected for good, with their indices (into
+/// `records`) and why.
 pub async fn publish_all(
     publisher: &dyn Publisher,
     records: Vec<OutRecord>,
     backoff: &Backoff,
     metrics: &StageMetrics,
     shutdown: &CancellationToken,
-) -> Result<Vec<(usize, PublishError)>, RuntimeError> {
+) -> Result<Vec<Rejected>, RuntimeError> {
     let mut pending: Vec<(usize, OutRecord)> = records.into_iter().enumerate().collect();
     let mut rejected = Vec::new();
     let mut attempt = 0;
     while !pending.is_empty() {
-        let (indices, batch): (Vec<usize>, Vec<OutRecord>) = pending.iter().cloned().unzip();
-        let results = publisher.publish_batch(batch).await;
+        let (indices, batch): (Vec<usize>, Vec<OutRecord>) = pending.into_iter().unzip();
         let mut retry = Vec::new();
-        for ((index, result), record) in indices.into_iter().zip(results).zip(pending) {
+        for (index, (record, result)) in indices
+            .into_iter()
+            .zip(publisher.publish_batch(batch).await)
+        {
             match result {
                 Ok(()) => metrics.sent(1),
-                Err(e) if e.is_retryable() => retry.push((index, record.1)),
-                Err(e) => rejected.push((index, e)),
+                Err(e) if e.is_retryable() => retry.push((index, record)),
+                Err(e) => rejected.push(Rejected {
+                    index,
+                    record,
+                    error: e,
+                }),
             }
         }
         pending = retry;
@@ -201,6 +208,15 @@ pub async fn publish_all(
         }
     }
     Ok(rejected)
+}
+
+/// A record the broker refused for good.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Its position in what was given to [`publish_all`].
+    pub index: usize,
+    pub record: OutRecord,
+    pub error: PublishError,
 }
 
 #[cfg(test)]

@@ -6,11 +6,10 @@ use opsmantik_schemas::{Topic, Topics};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BatchConfig, KafkaConfig};
-use crate::consume::{publish_all, run_consumer, BatchHandler};
+use crate::consume::{publish_all, run_consumer, BatchHandler, Rejected};
 use crate::dlq::{dead_letter, dead_letter_record};
 use crate::kafka::{
-    create_consumer, Incoming, KafkaPublisher, OutRecord, PublishError, Publisher, Rebalance,
-    Rebalances,
+    create_consumer, Incoming, KafkaPublisher, OutRecord, Publisher, Rebalance, Rebalances,
 };
 use crate::metrics::StageMetrics;
 use crate::retry::Backoff;
@@ -106,11 +105,8 @@ impl StageIo {
     }
 
     /// Publishes and waits for every acknowledgement (retrying while the broker is unavailable). Returns the
-    /// indices the broker rejected for good.
-    pub async fn publish(
-        &self,
-        records: Vec<OutRecord>,
-    ) -> Result<Vec<(usize, PublishError)>, RuntimeError> {
+    /// records the broker rejected for good.
+    pub async fn publish(&self, records: Vec<OutRecord>) -> Result<Vec<Rejected>, RuntimeError> {
         publish_all(
             self.publisher.as_ref(),
             records,
@@ -127,9 +123,10 @@ impl StageIo {
         let rejected = self.publish(records).await?;
         match rejected.first() {
             None => Ok(()),
-            Some((_, e)) => Err(RuntimeError::Kafka(format!(
-                "{} records rejected by the broker: {e}",
-                rejected.len()
+            Some(r) => Err(RuntimeError::Kafka(format!(
+                "{} records rejected by the broker: {}",
+                rejected.len(),
+                r.error
             ))),
         }
     }

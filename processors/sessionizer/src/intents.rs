@@ -18,33 +18,38 @@ fn click_action(ea: &str) -> Option<&'static str> {
     }
 }
 
-/// `meta.<field>` as text, when the tracker sent it.
-fn meta_text(meta_json: &str, field: &str) -> Option<String> {
-    let meta: serde_json::Value = serde_json::from_str(meta_json).ok()?;
-    meta.get(field)?
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-}
-
 /// The call intent of `hit`, if it is a conversion click.
 pub fn intent_of(hit: &TrackingHit) -> Option<CallIntent> {
     if hit.category != "conversion" {
         return None;
     }
     let action = click_action(&hit.action)?;
+    let meta: serde_json::Value = serde_json::from_str(&hit.meta_json).unwrap_or_default();
+    let text = |field: &str| {
+        meta.get(field)
+            .and_then(|v| v.as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let stamp = text("intent_stamp");
+    let target = text("intent_target").map(|t| opsmantik_schemas::ids::click_target(&t));
     // A stamped click is one call, however many ways the tracker reported it.
-    let event_id = meta_text(&hit.meta_json, "intent_stamp")
-        .map(|stamp| opsmantik_schemas::ids::click_id(&hit.site, &stamp))
-        .unwrap_or_else(|| hit.event_id.clone());
+    let event_id = stamp.as_ref().map_or_else(
+        || hit.event_id.clone(),
+        |s| opsmantik_schemas::ids::click_id(&hit.site, s),
+    );
     Some(CallIntent {
         event_id,
         site: hit.site.clone(),
         visitor: hit.visitor.clone(),
         fingerprint: hit.fingerprint.clone(),
-        phone_number: meta_text(&hit.meta_json, "intent_target")
-            .or_else(|| hit.label.clone())
-            .map(|t| opsmantik_schemas::ids::click_target(&t))
+        phone_number: target
+            .clone()
+            .or_else(|| {
+                hit.label
+                    .as_deref()
+                    .map(opsmantik_schemas::ids::click_target)
+            })
             .unwrap_or_default(),
         action: action.to_string(),
         url: hit.url.clone(),
@@ -52,11 +57,10 @@ pub fn intent_of(hit: &TrackingHit) -> Option<CallIntent> {
         received_at: hit.received_at,
         event_time: hit.event_time,
         context: Some(ClickContext {
-            intent_action: meta_text(&hit.meta_json, "intent_action"),
-            intent_target: meta_text(&hit.meta_json, "intent_target"),
-            intent_stamp: meta_text(&hit.meta_json, "intent_stamp"),
-            page_url: meta_text(&hit.meta_json, "intent_page_url")
-                .or_else(|| Some(hit.url.clone())),
+            intent_action: text("intent_action"),
+            intent_target: target,
+            intent_stamp: stamp,
+            page_url: text("intent_page_url").or_else(|| Some(hit.url.clone())),
             user_agent: hit.user_agent.clone(),
             gclid: hit.gclid.clone(),
             wbraid: hit.wbraid.clone(),

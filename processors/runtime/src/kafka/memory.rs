@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use futures::future::BoxFuture;
 
-use super::{OutRecord, PublishError, Publisher};
+use super::{Delivery, OutRecord, PublishError, Publisher};
 
 /// Keeps published records in memory. `fail_from(n)` makes the n-th record (0-based, counted over the
 /// publisher's life) and every later one fail as unavailable, until `heal()`.
@@ -45,24 +45,22 @@ impl MemoryPublisher {
 }
 
 impl Publisher for MemoryPublisher {
-    fn publish_batch(
-        &self,
-        records: Vec<OutRecord>,
-    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+    fn publish_batch(&self, records: Vec<OutRecord>) -> BoxFuture<'_, Vec<Delivery>> {
         let mut state = self.lock();
         let results = records
             .into_iter()
             .map(|r| {
                 let n = state.attempts;
                 state.attempts += 1;
-                if state.fail_from.is_some_and(|f| n >= f) {
+                let result = if state.fail_from.is_some_and(|f| n >= f) {
                     Err(PublishError::Unavailable(format!(
                         "told to fail at record {n}"
                     )))
                 } else {
-                    state.sent.push(r);
+                    state.sent.push(r.clone());
                     Ok(())
-                }
+                };
+                (r, result)
             })
             .collect();
         Box::pin(async move { results })

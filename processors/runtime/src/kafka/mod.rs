@@ -39,13 +39,14 @@ impl PublishError {
     }
 }
 
-/// The event-publisher boundary: sends records, pipelined, and reports one result per record, in order,
+/// One record's outcome, handed back with the record so a caller can retry or dead-letter it without
+/// keeping a copy of everything it sent.
+pub type Delivery = (OutRecord, Result<(), PublishError>);
+
+/// The event-publisher boundary: sends records, pipelined, and reports one outcome per record, in order,
 /// each only after the broker acknowledged it (`acks=all`) or gave up.
 pub trait Publisher: Send + Sync + 'static {
-    fn publish_batch(
-        &self,
-        records: Vec<OutRecord>,
-    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>>;
+    fn publish_batch(&self, records: Vec<OutRecord>) -> BoxFuture<'_, Vec<Delivery>>;
 
     /// Whether the broker is believed reachable, from what the publisher already knows (never a network
     /// call: health checks read it). In-memory publishers always are.
@@ -55,10 +56,7 @@ pub trait Publisher: Send + Sync + 'static {
 }
 
 impl<P: Publisher> Publisher for std::sync::Arc<P> {
-    fn publish_batch(
-        &self,
-        records: Vec<OutRecord>,
-    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+    fn publish_batch(&self, records: Vec<OutRecord>) -> BoxFuture<'_, Vec<Delivery>> {
         self.as_ref().publish_batch(records)
     }
 

@@ -6,7 +6,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 
 use super::broker_state::{BrokerState, ProducerStats};
-use super::{OutRecord, PublishError, Publisher};
+use super::{Delivery, OutRecord, PublishError, Publisher};
 use crate::config::KafkaConfig;
 use crate::RuntimeError;
 
@@ -61,13 +61,13 @@ impl KafkaPublisher {
 
     /// Sends one record and waits for its acknowledgement.
     pub async fn publish_one(&self, record: OutRecord) -> Result<(), PublishError> {
-        self.publish_batch(vec![record])
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(PublishError::Unavailable("no result".into())))
+        self.publish_batch(vec![record]).await.pop().map_or_else(
+            || Err(PublishError::Unavailable("no result".into())),
+            |(_, r)| r,
+        )
     }
 
-    async fn send_all(&self, records: Vec<OutRecord>) -> Vec<Result<(), PublishError>> {
+    async fn send_all(&self, records: Vec<OutRecord>) -> Vec<Delivery> {
         let mut pending = Vec::with_capacity(records.len());
         for r in &records {
             let mut attempt = FutureRecord::to(&r.topic).key(&r.key).payload(&r.payload);
@@ -111,7 +111,7 @@ impl KafkaPublisher {
         if results.iter().any(Result::is_ok) {
             self.state.delivered(now);
         }
-        results
+        records.into_iter().zip(results).collect()
     }
 }
 
@@ -128,10 +128,7 @@ fn classify(e: &KafkaError) -> PublishError {
 }
 
 impl Publisher for KafkaPublisher {
-    fn publish_batch(
-        &self,
-        records: Vec<OutRecord>,
-    ) -> BoxFuture<'_, Vec<Result<(), PublishError>>> {
+    fn publish_batch(&self, records: Vec<OutRecord>) -> BoxFuture<'_, Vec<Delivery>> {
         Box::pin(self.send_all(records))
     }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use opsmantik_schemas::dlq::Reason;
 
-use super::keyed::{Keyed, TimerKind};
+use super::keyed::{Due, Keyed, TimerKind};
 use super::snapshot::SnapshotStore;
-use super::{Context, Operator, Outputs};
+use super::{Context, Operator, Round};
 use crate::clock::Clock;
 use crate::consume::BatchHandler;
 use crate::kafka::{Incoming, OutRecord, Rebalance};
@@ -94,7 +94,7 @@ impl<O: Operator, St: SnapshotStore> OperatorStage<O, St> {
     }
 
     /// Hands one record to the operator, with the event-time timers due around it.
-    fn apply(&mut self, index: usize, record: &Incoming, now: i64, out: &mut Outputs) {
+    fn apply(&mut self, index: usize, record: &Incoming, round: &mut Round) {
         let Some(state) = self.partitions.get_mut(&record.partition) else {
             return;
         };
@@ -109,76 +109,52 @@ impl<O: Operator, St: SnapshotStore> OperatorStage<O, St> {
             Ok(Some(input)) => input,
             Ok(None) => return,
             Err((reason, detail)) => {
-                out.rejects.push((index, reason, detail));
+                round.rejects.push((index, reason, detail));
                 return;
             }
         };
-        let topics = &self.io.topics;
-        if let Some(t) = self.operator.event_time(&input) {
-            fire(
-                &mut self.operator,
-                state,
-                out,
-                topics,
-                now,
-                TimerKind::Event,
-                t,
-                false,
-            );
+        let operator = &mut self.operator;
+        if let Some(t) = operator.event_time(&input) {
+            fire(operator, state, round, TimerKind::Event, Due::Before(t));
             state.advance_watermark(t);
         }
-        self.operator.on_record(
-            &mut Context::new(state, out, topics, Some(index), now),
-            input,
-        );
+        operator.on_record(&mut Context::new(state, round, Some(index)), input);
         let watermark = state.watermark();
-        fire(
-            &mut self.operator,
-            state,
-            out,
-            topics,
-            now,
-            TimerKind::Event,
-            watermark,
-            true,
-        );
+        fire(operator, state, round, TimerKind::Event, Due::By(watermark));
     }
 
-    /// Fires the wall-time timers due by `now` on every partition.
-    fn fire_wall_timers(&mut self, now: i64, out: &mut Outputs) {
+    /// Fires the wall-time timers due by the round's time on every partition.
+    fn fire_wall_timers(&mut self, round: &mut Round) {
+        let now = round.now_ms();
         for state in self.partitions.values_mut() {
             fire(
                 &mut self.operator,
                 state,
-                out,
-                &self.io.topics,
-                now,
+                round,
                 TimerKind::Wall,
-                now,
-                true,
+                Due::By(now),
             );
         }
     }
 
     /// Publishes the round's outputs, dead-letters refused inputs and outputs, then writes snapshot deltas.
-    async fn finish(&mut self, batch: &[Incoming], out: Outputs) -> Result<(), RuntimeError> {
-        let Outputs {
+    async fn finish(&mut self, batch: &[Incoming], round: Round) -> Result<(), RuntimeError> {
+        let Round {
             records,
             sources,
             rejects,
             ..
-        } = out;
-        let kept = records.clone();
+        } = round;
         let rejected = self.io.publish(records).await?;
         let mut letters: Vec<OutRecord> = rejects
             .into_iter()
             .filter_map(|(i, reason, detail)| self.io.dead_letter(&batch[i], reason, detail))
             .collect();
-        for (i, error) in rejected {
-            let detail = format!("output rejected: {error}");
-            let source = match sources[i] {
+        for r in rejected {
+            let detail = format!("output rejected: {}", r.error);
+            let source = match sources[r.index] {
                 Some(s) => batch[s].clone(),
-                None => as_incoming(&kept[i]),
+                None => as_incoming(r.record),
             };
             letters.extend(self.io.dead_letter(&source, Reason::Invalid, detail));
         }
@@ -186,59 +162,45 @@ impl<O: Operator, St: SnapshotStore> OperatorStage<O, St> {
         self.save_snapshots().await
     }
 
+    /// Writes the delta of every changed partition, concurrently (one Redis transaction each).
     async fn save_snapshots(&mut self) -> Result<(), RuntimeError> {
-        let dirty: BTreeSet<i32> = self
-            .partitions
-            .iter()
-            .filter(|(_, s)| s.is_dirty())
-            .map(|(p, _)| *p)
-            .collect();
-        for p in dirty {
-            let Some(state) = self.partitions.get_mut(&p) else {
-                continue;
-            };
+        let mut deltas = Vec::new();
+        for (p, state) in self.partitions.iter_mut().filter(|(_, s)| s.is_dirty()) {
             let delta = state
                 .take_delta()
                 .map_err(|e| RuntimeError::Config(format!("state does not serialise: {e}")))?;
-            let (stage, store) = (self.io.stage, &self.store);
-            self.io
-                .retry("snapshot_save", || store.save(stage, p, &delta))
-                .await?;
+            deltas.push((*p, delta));
         }
+        let (io, store) = (&self.io, &self.store);
+        let saves = deltas
+            .iter()
+            .map(|(p, delta)| io.retry("snapshot_save", move || store.save(io.stage, *p, delta)));
+        futures::future::try_join_all(saves).await?;
         Ok(())
     }
 }
 
-/// Fires timers of `kind` due by `upto` on one partition, earliest first (including timers they set).
-#[allow(clippy::too_many_arguments)]
+/// Fires the timers of `kind` that are `due` on one partition, earliest first (including timers they set).
 fn fire<O: Operator>(
     operator: &mut O,
     state: &mut Keyed<O::State>,
-    out: &mut Outputs,
-    topics: &opsmantik_schemas::Topics,
-    now: i64,
+    round: &mut Round,
     kind: TimerKind,
-    upto: i64,
-    inclusive: bool,
+    due: Due,
 ) {
-    while let Some((at, key)) = state.pop_due(kind, upto, inclusive) {
-        operator.on_timer(
-            &mut Context::new(state, out, topics, None, now),
-            &key,
-            kind,
-            at,
-        );
+    while let Some((at, key)) = state.pop_due(kind, due) {
+        operator.on_timer(&mut Context::new(state, round, None), &key, kind, at);
     }
 }
 
 /// A dead letter's source for an output no single input caused (a timer's): the output itself.
-fn as_incoming(record: &OutRecord) -> Incoming {
+fn as_incoming(record: OutRecord) -> Incoming {
     Incoming {
-        topic: record.topic.clone(),
+        topic: record.topic,
         partition: -1,
         offset: -1,
-        key: Some(record.key.clone()),
-        payload: Some(record.payload.clone()),
+        key: Some(record.key),
+        payload: Some(record.payload),
     }
 }
 
@@ -249,19 +211,18 @@ impl<O: Operator, St: SnapshotStore> BatchHandler for OperatorStage<O, St> {
         for p in partitions {
             self.restore(p).await?;
         }
-        let now = self.clock.now_ms();
-        let mut out = Outputs::default();
+        let mut round = Round::new(self.io.topics.clone(), self.clock.now_ms());
         for (i, record) in batch.iter().enumerate() {
-            self.apply(i, record, now, &mut out);
+            self.apply(i, record, &mut round);
         }
-        self.fire_wall_timers(now, &mut out);
-        self.finish(batch, out).await
+        self.fire_wall_timers(&mut round);
+        self.finish(batch, round).await
     }
 
     async fn tick(&mut self) -> Result<(), RuntimeError> {
         self.rebalance().await?;
-        let mut out = Outputs::default();
-        self.fire_wall_timers(self.clock.now_ms(), &mut out);
-        self.finish(&[], out).await
+        let mut round = Round::new(self.io.topics.clone(), self.clock.now_ms());
+        self.fire_wall_timers(&mut round);
+        self.finish(&[], round).await
     }
 }

@@ -14,6 +14,13 @@ pub enum TimerKind {
     Wall = 1,
 }
 
+/// Which timers are due: those before a time (a record at that time is handled first), or those by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    Before(i64),
+    By(i64),
+}
+
 /// A key's value and its timers, as kept in memory and in the snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Slot<S> {
@@ -101,18 +108,15 @@ impl<S> Keyed<S> {
         self.changed.insert(key.to_string());
     }
 
-    /// Removes and returns the earliest timer of `kind` due at or before `upto` (strictly before when
-    /// `inclusive` is false).
-    pub fn pop_due(
-        &mut self,
-        kind: TimerKind,
-        upto: i64,
-        inclusive: bool,
-    ) -> Option<(i64, String)> {
+    /// Removes and returns the earliest timer of `kind` that is `due`.
+    pub fn pop_due(&mut self, kind: TimerKind, due: Due) -> Option<(i64, String)> {
         let index = &mut self.timers[kind as usize];
         let (at, _) = index.first()?;
-        let due = if inclusive { *at <= upto } else { *at < upto };
-        if !due {
+        let is_due = match due {
+            Due::Before(t) => *at < t,
+            Due::By(t) => *at <= t,
+        };
+        if !is_due {
             return None;
         }
         let (at, key) = index.pop_first()?;

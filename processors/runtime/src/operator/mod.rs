@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::kafka::{Incoming, OutRecord};
 pub use driver::OperatorStage;
-pub use keyed::{Keyed, TimerKind};
+pub use keyed::{Due, Keyed, TimerKind};
 
 /// What becomes of a consumed record before it reaches the operator.
 pub type Decoded<I> = Result<Option<I>, (Reason, String)>;
@@ -52,9 +52,12 @@ pub trait Operator: Send {
     fn on_timer(&mut self, cx: &mut Context<'_, Self::State>, key: &str, kind: TimerKind, at: i64);
 }
 
-/// Outputs of one round (a batch or an idle tick), each remembering the input it came from.
-#[derive(Debug, Default)]
-pub struct Outputs {
+/// One round (a batch or an idle tick): its wall time and topic names, and its outputs, each remembering the
+/// input it came from.
+#[derive(Debug)]
+pub struct Round {
+    now_ms: i64,
+    topics: Topics,
     pub records: Vec<OutRecord>,
     /// Index into the batch of the record that caused each output (`None`: a timer's output).
     pub sources: Vec<Option<usize>>,
@@ -63,45 +66,54 @@ pub struct Outputs {
     pub rejects: Vec<(usize, Reason, String)>,
 }
 
+impl Round {
+    /// Wall time of this round.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    pub fn new(topics: Topics, now_ms: i64) -> Self {
+        Self {
+            now_ms,
+            topics,
+            records: Vec::new(),
+            sources: Vec::new(),
+            latest: HashMap::new(),
+            rejects: Vec::new(),
+        }
+    }
+}
+
 /// What an operator sees while it handles one input or timer: its partition's state, the clock, and where
 /// outputs go.
 pub struct Context<'a, S> {
     pub state: &'a mut Keyed<S>,
-    out: &'a mut Outputs,
-    topics: &'a Topics,
+    round: &'a mut Round,
     source: Option<usize>,
-    now_ms: i64,
 }
 
 impl<S> std::fmt::Debug for Context<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("source", &self.source)
-            .field("now_ms", &self.now_ms)
+            .field("now_ms", &self.round.now_ms)
             .finish()
     }
 }
 
 impl<'a, S> Context<'a, S> {
-    pub fn new(
-        state: &'a mut Keyed<S>,
-        out: &'a mut Outputs,
-        topics: &'a Topics,
-        source: Option<usize>,
-        now_ms: i64,
-    ) -> Self {
+    /// The context of the input at `source` in the batch (`None`: a timer).
+    pub fn new(state: &'a mut Keyed<S>, round: &'a mut Round, source: Option<usize>) -> Self {
         Self {
             state,
-            out,
-            topics,
+            round,
             source,
-            now_ms,
         }
     }
 
     /// Wall time of this round.
     pub fn now_ms(&self) -> i64 {
-        self.now_ms
+        self.round.now_ms
     }
 
     /// The partition's event-time watermark (`i64::MIN` before any input moved it).
@@ -111,33 +123,33 @@ impl<'a, S> Context<'a, S> {
 
     /// Publishes `payload` to `topic` under `key`.
     pub fn emit(&mut self, topic: Topic, key: &[u8], payload: Vec<u8>) {
-        self.out.records.push(OutRecord {
-            topic: self.topics.name(topic),
+        self.round.records.push(OutRecord {
+            topic: self.round.topics.name(topic),
             key: key.to_vec(),
             payload,
         });
-        self.out.sources.push(self.source);
+        self.round.sources.push(self.source);
     }
 
     /// Like [`emit`](Self::emit), but a later output of the same round with the same topic and key replaces
     /// this one (for versioned state where only the newest counts).
     pub fn emit_latest(&mut self, topic: Topic, key: &[u8], payload: Vec<u8>) {
-        let name = self.topics.name(topic);
-        if let Some(&i) = self.out.latest.get(&(name.clone(), key.to_vec())) {
-            self.out.records[i].payload = payload;
-            self.out.sources[i] = self.source;
+        let name = self.round.topics.name(topic);
+        if let Some(&i) = self.round.latest.get(&(name.clone(), key.to_vec())) {
+            self.round.records[i].payload = payload;
+            self.round.sources[i] = self.source;
             return;
         }
-        self.out
+        self.round
             .latest
-            .insert((name, key.to_vec()), self.out.records.len());
+            .insert((name, key.to_vec()), self.round.records.len());
         self.emit(topic, key, payload);
     }
 
     /// Sends the input being handled to the DLQ with `reason` (no effect in a timer).
     pub fn reject(&mut self, reason: Reason, detail: String) {
         match self.source {
-            Some(i) => self.out.rejects.push((i, reason, detail)),
+            Some(i) => self.round.rejects.push((i, reason, detail)),
             None => tracing::error!(reason = reason.code(), %detail, "timer output refused"),
         }
     }
