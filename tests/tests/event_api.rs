@@ -531,3 +531,14 @@ async fn health_reports_each_dependency() -> anyhow::Result<()> {
     drop(p);
     env.cleanup().await
 }
+
+/// The two-step claims of edge deduplication hold on Redis exactly as on the in-memory store the in-process
+/// tests use (`SET … NX GET`, confirm, release).
+#[tokio::test]
+async fn redis_dedup_claims_are_pending_until_confirmed() -> anyhow::Result<()> {
+    let env = Env::new("dedup_claims").await?;
+    let store = opsmantik_ingest::events::dedup::RedisDedup(env.redis()?);
+    let lifecycle = opsmantik_ingest::events::dedup::check_lifecycle(&store).await;
+    assert_eq!(lifecycle, Ok(()));
+    env.cleanup().await
+}

@@ -207,31 +207,36 @@ impl DedupStore for MemoryDedup {
     }
 }
 
+/// The claim lifecycle every [`DedupStore`] must follow — new, then pending until confirmed, then done; per
+/// site; new again once released — checked against `d`. Run on the in-memory store by the unit tests and on
+/// Redis by the end-to-end tests; the error says which step differed.
+pub async fn check_lifecycle(d: &dyn DedupStore) -> Result<(), String> {
+    let claim = [("k".to_string(), "e1".to_string())];
+    let expect = |step: &str, got: RedisResult<Vec<Claim>>, want: Claim| match got {
+        Ok(g) if g == [want.clone()] => Ok(()),
+        other => Err(format!("{step}: got {other:?}, want [{want:?}]")),
+    };
+    expect("first claim", d.claim("s", &claim).await, Claim::New)?;
+    expect("unconfirmed", d.claim("s", &claim).await, Claim::Pending)?;
+    d.confirm("s", &claim).await.map_err(|e| e.to_string())?;
+    expect(
+        "confirmed",
+        d.claim("s", &claim).await,
+        Claim::Done("e1".into()),
+    )?;
+    expect("other site", d.claim("other", &claim).await, Claim::New)?;
+    d.release("s", &["k".to_string()])
+        .await
+        .map_err(|e| e.to_string())?;
+    expect("released", d.claim("s", &claim).await, Claim::New)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn a_claim_is_new_then_pending_then_done_once_confirmed() {
-        let d = MemoryDedup::default();
-        let claim = [("k".to_string(), "e1".to_string())];
-        assert_eq!(d.claim("s", &claim).await.unwrap(), vec![Claim::New]);
-        assert_eq!(
-            d.claim("s", &claim).await.unwrap(),
-            vec![Claim::Pending],
-            "not confirmed yet"
-        );
-        d.confirm("s", &claim).await.unwrap();
-        assert_eq!(
-            d.claim("s", &claim).await.unwrap(),
-            vec![Claim::Done("e1".into())]
-        );
-        assert_eq!(
-            d.claim("other", &claim).await.unwrap(),
-            vec![Claim::New],
-            "per site"
-        );
-        d.release("s", &["k".to_string()]).await.unwrap();
-        assert_eq!(d.claim("s", &claim).await.unwrap(), vec![Claim::New]);
+        assert_eq!(check_lifecycle(&MemoryDedup::default()).await, Ok(()));
     }
 }
