@@ -2,7 +2,7 @@
 //! read endpoints (ClickHouse, Redis), control endpoints (Redis), health and metrics.
 //!
 //! `run` is the whole service: tests call it in-process on `127.0.0.1:0`; `main.rs` only parses config.
-//! One folder per feature (`tracking`, `events`, `analytics`, `callflow`, `identity`, `control`, `ops`),
+//! One folder per feature (`tracking`, `tracker`, `events`, `analytics`, `callflow`, `identity`, `control`, `ops`),
 //! each calling the shared pieces (`http`, `auth`, `limits`) and never another feature; `app` assembles
 //! them (`app::router`).
 
@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod ops;
+pub mod tracker;
 pub mod tracking;
 pub use opsmantik_runtime::sites;
 

@@ -35,6 +35,10 @@ async fn cors_is_fail_closed_per_site() -> anyhow::Result<()> {
     assert_eq!(ok.headers["access-control-allow-origin"], SHOP);
     assert_eq!(ok.headers["vary"], "Origin");
     assert_eq!(
+        ok.headers["access-control-expose-headers"], "Retry-After",
+        "trackers can read how long to back off"
+    );
+    assert_eq!(
         sync_from(&p, Some(GLOBAL), &body).await.status,
         200,
         "the global list is allowed for every site"

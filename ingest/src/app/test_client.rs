@@ -15,12 +15,13 @@ use tower::ServiceExt;
 use super::state::AppState;
 use super::stores::InMemory;
 
-/// An answer: status, headers, JSON body (`Null` when not JSON).
+/// An answer: status, headers, JSON body (`Null` when not JSON) and the raw body.
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    pub bytes: Vec<u8>,
 }
 
 /// The router over in-memory stores, with handles on them.
@@ -100,6 +101,7 @@ impl TestApp {
             status,
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            bytes: bytes.to_vec(),
         }
     }
 

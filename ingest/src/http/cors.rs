@@ -117,6 +117,11 @@ fn finish(mut r: Response, origin: Option<&str>) -> Response {
         if r.status() != StatusCode::FORBIDDEN {
             if let Ok(v) = HeaderValue::from_str(o) {
                 r.headers_mut().insert("access-control-allow-origin", v);
+                // The tracker reads it to back off as told on 429.
+                r.headers_mut().insert(
+                    "access-control-expose-headers",
+                    HeaderValue::from_static("Retry-After"),
+                );
             }
         }
     }

@@ -1,0 +1,244 @@
+//! Our own tracker (`/tracker.js`) in a real browser — Debian's Chromium driven by `playwright-core`
+//! (`tests/browser/journey.mjs`) — against the whole pipeline. The site's pages come from a server of its own
+//! (another origin than the edge, so CORS is real), which is also the site's first-party proxy: it signs the
+//! tracker's call events with the site secret and forwards them to `/api/call-event/v2`.
+//!
+//! The visit: a landing page from a Google ad (gclid, UTM), scroll to the bottom, a tel: click, a WhatsApp
+//! click, a second page, an in-app navigation, the tab closed. What must land in ClickHouse: three page views,
+//! one session with its gclid, UTM and engagement, exactly two calls matched to it (each click reported by a
+//! conversion hit and by a signed call event, converging on one call), and the close beacon's session end.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::Router;
+use opsmantik_e2e::{wait_for, Env, Pipeline};
+use serde_json::Value;
+
+const GCLID: &str = "Cj0KCQiA-browser-journey";
+
+/// The site's own server: its pages, and its call-event proxy.
+#[derive(Clone)]
+struct SiteServer {
+    edge: String,
+    site: String,
+    secret: String,
+    http: reqwest::Client,
+    /// The edge's answers to the proxied call events.
+    forwarded: Arc<Mutex<Vec<u16>>>,
+}
+
+fn page(s: &SiteServer, title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><title>{title}</title><link rel=\"icon\" href=\"data:,\">\
+         <script async src=\"{edge}/tracker.js\" data-site=\"{site}\" data-proxy=\"/opsmantik/call-event\" \
+         data-consent=\"analytics,marketing\"></script></head>\
+         <body style=\"margin:0\">{body}</body></html>",
+        edge = s.edge,
+        site = s.site,
+    ))
+}
+
+async fn landing(State(s): State<SiteServer>) -> Html<String> {
+    page(
+        &s,
+        "Landing",
+        "<div style=\"height:3000px\">Spring sale</div>\
+         <a id=\"call\" href=\"tel:+90 532 123 45 67\">Call us</a> \
+         <a id=\"whatsapp\" href=\"https://wa.me/905321234567?text=Hello\">WhatsApp</a> \
+         <a id=\"next\" href=\"/second.html\">Next</a>",
+    )
+}
+
+async fn second(State(s): State<SiteServer>) -> Html<String> {
+    page(&s, "Second", "<p>Our prices</p>")
+}
+
+/// The first-party proxy: signs the call event as received and forwards it.
+async fn proxy(State(s): State<SiteServer>, body: Bytes) -> (StatusCode, String) {
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signature = opsmantik_ingest::auth::signature::sign(&s.secret, &ts, &body);
+    let answer = s
+        .http
+        .post(format!("{}/api/call-event/v2", s.edge))
+        .header("content-type", "application/json")
+        .header("x-ops-site-id", &s.site)
+        .header("x-ops-ts", ts)
+        .header("x-ops-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    match answer {
+        Ok(r) => {
+            let status = r.status();
+            s.forwarded.lock().unwrap().push(status.as_u16());
+            (status, r.text().await.unwrap_or_default())
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+}
+
+/// Runs the journey in Chromium; its JSON report.
+async fn journey(landing: &str, edge: &str) -> anyhow::Result<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
+    anyhow::ensure!(
+        std::path::Path::new(dir)
+            .join("node_modules/playwright-core")
+            .exists(),
+        "playwright-core is not installed in {dir}: `deploy/local/stack up` installs it"
+    );
+    let run = tokio::process::Command::new("node")
+        .arg("journey.mjs")
+        .current_dir(dir)
+        .env("LANDING_URL", landing)
+        .env("EDGE_URL", edge)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run).await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        out.status.success(),
+        "journey failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_str(
+        stdout.lines().last().unwrap_or_default(),
+    )?)
+}
+
+async fn count(env: &Env, sql: &str) -> Result<u64, String> {
+    env.count(sql).await.map_err(|e| e.to_string())
+}
+
+/// (views, sessions, calls, matched calls, session ends) once the session holds every landed event.
+async fn landed(env: &Env) -> Result<[u64; 5], String> {
+    let seen = [
+        count(
+            env,
+            "SELECT uniqExact(event_id) FROM events WHERE action = 'view'",
+        )
+        .await?,
+        count(env, "SELECT count() FROM sessions FINAL").await?,
+        count(env, "SELECT count() FROM calls FINAL").await?,
+        count(env, "SELECT countIf(session_id != '') FROM calls FINAL").await?,
+        count(
+            env,
+            "SELECT uniqExact(event_id) FROM events WHERE action = 'session_end'",
+        )
+        .await?,
+    ];
+    let settled = count(env, "SELECT toUInt64(sum(events)) FROM sessions FINAL").await?
+        == count(env, "SELECT uniqExact(event_id) FROM events").await?;
+    if settled && seen == [3, 1, 2, 2, 2] {
+        Ok(seen)
+    } else {
+        Err(format!(
+            "(views, sessions, calls, matched calls, session ends) = {seen:?}, settled: {settled}"
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_calls(
+) -> anyhow::Result<()> {
+    let env = Env::new("tracker_browser").await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let new = opsmantik_ingest::sites::NewSite {
+        public_id: None,
+        name: "browser journey".into(),
+        domain: "127.0.0.1".into(),
+        allowed_origins: vec![origin.clone()],
+        time_zone: None,
+    };
+    let site = opsmantik_ingest::sites::create(&env.redis()?, new).await?;
+    let p = Pipeline::start(&env).await?;
+    let server = SiteServer {
+        edge: p.base_url.clone(),
+        site: site.public_id.clone(),
+        secret: site.secret.clone(),
+        http: reqwest::Client::new(),
+        forwarded: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/landing.html", get(landing))
+        .route("/second.html", get(second))
+        .route("/opsmantik/call-event", post(proxy))
+        .with_state(server.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let url = format!(
+        "{origin}/landing.html?gclid={GCLID}&utm_source=google&utm_medium=cpc&utm_campaign=spring_sale"
+    );
+    let report = journey(&url, &p.base_url).await?;
+    assert_eq!(report["errors"], serde_json::json!([]), "no page errors");
+    let answers = report["answers"].as_array().unwrap();
+    assert!(
+        answers
+            .iter()
+            .any(|a| a["url"] == "/tracker.js" && a["status"] == 200),
+        "the tracker was served: {answers:?}"
+    );
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| !(200..300).contains(&a["status"].as_u64().unwrap_or(0)))
+        .collect();
+    assert!(refused.is_empty(), "every hit accepted: {refused:?}");
+    assert_eq!(
+        *server.forwarded.lock().unwrap(),
+        [200, 200],
+        "both clicks signed by the proxy and accepted"
+    );
+
+    wait_for("the visit in ClickHouse", Duration::from_secs(90), || {
+        landed(&env)
+    })
+    .await?;
+    let (gclid, source, pageviews, active, scroll): (String, String, i64, i64, i64) = env
+        .ch()
+        .query(
+            "SELECT gclid, utm_source, pageviews, active_sec, max_scroll_pct FROM sessions FINAL",
+        )
+        .fetch_one()
+        .await?;
+    assert_eq!(
+        (gclid.as_str(), source.as_str(), pageviews),
+        (GCLID, "google", 3)
+    );
+    assert!(
+        active >= 1 && scroll == 100,
+        "engagement: {active} s active, {scroll}% scrolled"
+    );
+    let numbers: Vec<String> = env
+        .ch()
+        .query("SELECT phone_number FROM calls FINAL ORDER BY phone_number")
+        .fetch_all()
+        .await?;
+    assert_eq!(numbers, ["+905321234567", "whatsapp:+905321234567"]);
+    let stamped = count(
+        &env,
+        "SELECT countIf(intent_stamp != '' AND gclid != '' AND user_agent LIKE '%Chrome%') FROM calls FINAL",
+    )
+    .await;
+    assert_eq!(stamped, Ok(2), "the clicks' context is on the calls");
+    let closed = count(
+        &env,
+        "SELECT count() FROM events WHERE action = 'session_end' AND url LIKE '%/app/step-2' \
+         AND meta_json LIKE '%\"exit_page\":\"%/app/step-2\"%'",
+    )
+    .await;
+    assert_eq!(
+        closed,
+        Ok(1),
+        "the close beacon's session end, from the in-app page"
+    );
+    drop(p);
+    env.cleanup().await
+}
