@@ -1,17 +1,66 @@
-// One visit in Debian's Chromium, driven by playwright-core (never a downloaded browser): a landing page reached
-// from a Google ad (gclid, UTM), scroll to the bottom, a tel: click and a WhatsApp click (their external
-// handlers stubbed), a second page, an in-app (SPA) navigation, then the tab closed. Prints one JSON line:
+// Journeys in Debian's Chromium, driven by playwright-core (never a downloaded browser). Prints one JSON line:
 // the edge's answers as the page saw them and any page errors. Run by tests/tests/tracker_browser.rs.
 //
-//   LANDING_URL=http://127.0.0.1:PORT/landing.html?gclid=… EDGE_URL=http://127.0.0.1:PORT node journey.mjs
+//   SCENARIO=visit   a landing page from a Google ad, scroll to the bottom, a tel: click and a WhatsApp click
+//                    (their external handlers stubbed), a second page, an in-app (SPA) navigation, the tab closed
+//   SCENARIO=outage  the edge unreachable for 5 s, then one 429 with Retry-After, while the page tracks a good
+//                    event and a bad one (a boolean value): the outbox keeps the hits, the bad one is refused
+//
+//   SCENARIO=visit LANDING_URL=http://127.0.0.1:PORT/landing.html?gclid=… EDGE_URL=http://127.0.0.1:PORT node journey.mjs
 import { chromium } from 'playwright-core';
 
-const landing = process.env.LANDING_URL;
-const edge = process.env.EDGE_URL;
+const { LANDING_URL: landing, EDGE_URL: edge, SCENARIO: scenario = 'visit' } = process.env;
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!landing || !edge) {
   console.error('LANDING_URL and EDGE_URL are required');
   process.exit(2);
+}
+
+const trackerReady = (page) => page.waitForFunction(() => window.opsmantik && window.opsmantik.version);
+
+async function visit(page) {
+  await page.goto(landing, { waitUntil: 'load' });
+  await trackerReady(page);
+  await page.waitForTimeout(300);
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await page.waitForTimeout(300);
+  await page.click('#call');
+  await page.waitForTimeout(300);
+  await page.click('#whatsapp');
+  await page.waitForTimeout(1500);
+  await Promise.all([page.waitForURL('**/second.html'), page.click('#next')]);
+  await trackerReady(page);
+  await page.waitForTimeout(500);
+  await page.evaluate(() => history.pushState({}, '', '/app/step-2'));
+  await page.waitForTimeout(1500);
+  await page.close({ runBeforeUnload: true });
+  // The close beacon leaves after the page is gone, unseen by the driver; give the browser time to send it.
+  await new Promise((r) => setTimeout(r, 3000));
+}
+
+async function outage(page) {
+  const origin = new URL(landing).origin;
+  let phase = 'offline';
+  await page.route((url) => url.href.startsWith(edge + '/api/sync'), (route) => {
+    if (phase === 'offline') return route.abort('internetdisconnected');
+    if (phase === 'busy') {
+      phase = 'up';
+      return route.fulfill({ status: 429, body: '{"error":"rate_limited"}', headers: {
+        'Retry-After': '1', 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'Retry-After' } });
+    }
+    return route.continue();
+  });
+  await page.goto(landing, { waitUntil: 'load' });
+  await trackerReady(page);
+  await page.evaluate(() => {
+    window.opsmantik.track('interaction', 'signup_started', 'form');
+    window.opsmantik.track('interaction', 'custom', 'bad', true);
+  });
+  await page.waitForTimeout(5000);
+  phase = 'busy';
+  await page.waitForResponse((r) => r.url().startsWith(edge + '/api/sync') && r.status() === 200, { timeout: 60000 });
+  // The refused batch's hits go one by one after it.
+  await page.waitForTimeout(4000);
 }
 
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
@@ -28,29 +77,15 @@ try {
   });
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    // The outage's refused requests are the browser's own network errors, not the page's.
+    const expected = scenario === 'outage' && /Failed to load resource|ERR_INTERNET_DISCONNECTED/.test(m.text());
+    if (m.type() === 'error' && !expected) errors.push(m.text());
+  });
   page.on('response', (r) => {
     if (r.url().startsWith(edge)) answers.push({ url: r.url().slice(edge.length), status: r.status() });
   });
-  const settle = (ms) => page.waitForTimeout(ms);
-
-  await page.goto(landing, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.opsmantik && window.opsmantik.version);
-  await settle(300);
-  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
-  await settle(300);
-  await page.click('#call');
-  await settle(300);
-  await page.click('#whatsapp');
-  await settle(1500);
-  await Promise.all([page.waitForURL('**/second.html'), page.click('#next')]);
-  await page.waitForFunction(() => window.opsmantik && window.opsmantik.version);
-  await settle(500);
-  await page.evaluate(() => history.pushState({}, '', '/app/step-2'));
-  await settle(1500);
-  await page.close({ runBeforeUnload: true });
-  // The close beacon leaves after the page is gone; give the browser a moment to send it.
-  await new Promise((r) => setTimeout(r, 3000));
+  await (scenario === 'outage' ? outage(page) : visit(page));
 } finally {
   await browser.close();
 }

@@ -86,17 +86,18 @@ async fn proxy(State(s): State<SiteServer>, body: Bytes) -> (StatusCode, String)
 }
 
 /// Runs the journey in Chromium; its JSON report.
-async fn journey(landing: &str, edge: &str) -> anyhow::Result<Value> {
+async fn journey(scenario: &str, landing: &str, edge: &str) -> anyhow::Result<Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
     anyhow::ensure!(
         std::path::Path::new(dir)
             .join("node_modules/playwright-core")
             .exists(),
-        "playwright-core is not installed in {dir}: `deploy/local/stack up` installs it"
+        "playwright-core is not installed in {dir}: `deploy/local/stack browser` installs it"
     );
     let run = tokio::process::Command::new("node")
         .arg("journey.mjs")
         .current_dir(dir)
+        .env("SCENARIO", scenario)
         .env("LANDING_URL", landing)
         .env("EDGE_URL", edge)
         .kill_on_drop(true)
@@ -145,10 +146,16 @@ async fn landed(env: &Env) -> Result<[u64; 5], String> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_calls(
-) -> anyhow::Result<()> {
-    let env = Env::new("tracker_browser").await?;
+/// A site served from its own origin (with its proxy) and the pipeline, for one journey.
+struct Stage {
+    env: Env,
+    pipeline: Pipeline,
+    server: SiteServer,
+    origin: String,
+}
+
+async fn stage(name: &str) -> anyhow::Result<Stage> {
+    let env = Env::new(name).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let origin = format!("http://{}", listener.local_addr()?);
     let new = opsmantik_ingest::sites::NewSite {
@@ -159,9 +166,9 @@ async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_ca
         time_zone: None,
     };
     let site = opsmantik_ingest::sites::create(&env.redis()?, new).await?;
-    let p = Pipeline::start(&env).await?;
+    let pipeline = Pipeline::start(&env).await?;
     let server = SiteServer {
-        edge: p.base_url.clone(),
+        edge: pipeline.base_url.clone(),
         site: site.public_id.clone(),
         secret: site.secret.clone(),
         http: reqwest::Client::new(),
@@ -173,24 +180,53 @@ async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_ca
         .route("/opsmantik/call-event", post(proxy))
         .with_state(server.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Stage {
+        env,
+        pipeline,
+        server,
+        origin,
+    })
+}
 
+/// The edge's answers the page saw, as `(path, status)`.
+fn answers(report: &Value) -> Vec<(String, u64)> {
+    report["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let path = a["url"].as_str().unwrap_or_default();
+            let path = path.split('?').next().unwrap_or_default().to_string();
+            (path, a["status"].as_u64().unwrap_or(0))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_calls(
+) -> anyhow::Result<()> {
+    let Stage {
+        env,
+        pipeline: p,
+        server,
+        origin,
+    } = stage("tracker_browser").await?;
     let url = format!(
         "{origin}/landing.html?gclid={GCLID}&utm_source=google&utm_medium=cpc&utm_campaign=spring_sale"
     );
-    let report = journey(&url, &p.base_url).await?;
+    let report = journey("visit", &url, &p.base_url).await?;
     assert_eq!(report["errors"], serde_json::json!([]), "no page errors");
-    let answers = report["answers"].as_array().unwrap();
+    let answers = answers(&report);
+    assert!(
+        answers.contains(&("/tracker.js".into(), 200)),
+        "the tracker was served: {answers:?}"
+    );
     assert!(
         answers
             .iter()
-            .any(|a| a["url"] == "/tracker.js" && a["status"] == 200),
-        "the tracker was served: {answers:?}"
+            .all(|(_, status)| (200..300).contains(status)),
+        "every hit accepted: {answers:?}"
     );
-    let refused: Vec<_> = answers
-        .iter()
-        .filter(|a| !(200..300).contains(&a["status"].as_u64().unwrap_or(0)))
-        .collect();
-    assert!(refused.is_empty(), "every hit accepted: {refused:?}");
     assert_eq!(
         *server.forwarded.lock().unwrap(),
         [200, 200],
@@ -239,6 +275,58 @@ async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_ca
         Ok(1),
         "the close beacon's session end, from the in-app page"
     );
+    drop(p);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn through_an_outage_and_a_429_the_outbox_delivers_each_hit_once_at_its_own_time(
+) -> anyhow::Result<()> {
+    let Stage {
+        env,
+        pipeline: p,
+        origin,
+        ..
+    } = stage("tracker_outage").await?;
+    let report = journey("outage", &format!("{origin}/landing.html"), &p.base_url).await?;
+    assert_eq!(report["errors"], serde_json::json!([]), "no page errors");
+    let statuses: Vec<u64> = answers(&report)
+        .into_iter()
+        .filter(|(path, _)| path == "/api/sync")
+        .map(|(_, status)| status)
+        .collect();
+    // Told to wait, then a batch refused for its bad hit, then the hits one by one.
+    assert!(
+        statuses.first() == Some(&429) && statuses.contains(&400) && statuses.contains(&200),
+        "{statuses:?}"
+    );
+    wait_for(
+        "the queued hits in ClickHouse",
+        Duration::from_secs(60),
+        || async {
+            let seen = count(
+                &env,
+                "SELECT uniqExact(event_id) FROM events WHERE action IN ('view', 'signup_started')",
+            )
+            .await?;
+            if seen == 2 {
+                Ok(())
+            } else {
+                Err(format!("{seen} of the 2 good hits"))
+            }
+        },
+    )
+    .await?;
+    let refused = count(&env, "SELECT count() FROM events WHERE action = 'custom'").await;
+    assert_eq!(refused, Ok(0), "the bad hit is dropped alone");
+    // Queued at least 5 s while the edge was unreachable: the stored time is when the page sent it.
+    let queued = count(
+        &env,
+        "SELECT countIf(dateDiff('second', event_time, received_at) >= 4) FROM events \
+         WHERE action IN ('view', 'signup_started')",
+    )
+    .await;
+    assert_eq!(queued, Ok(2), "event time survives the outbox");
     drop(p);
     env.cleanup().await
 }
