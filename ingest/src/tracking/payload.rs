@@ -55,6 +55,8 @@ pub struct SyncHit {
     pub consent_missing: bool,
     /// `meta.intent_stamp`: the tracker's id of a click.
     pub intent_stamp: Option<String>,
+    /// `meta` reports engagement (`active_sec` or `duration_sec`), which changes from one real hit to the next.
+    pub reports_engagement: bool,
 }
 
 /// Why a payload was refused; `code` is stable, `message` names the field.
@@ -287,6 +289,8 @@ fn hit(obj: &Map<String, Value>) -> Result<SyncHit, ValidationError> {
         unknown_fields: obj.keys().filter(|k| !KNOWN.contains(&k.as_str())).count(),
         consent_missing: consent == Some(false),
         intent_stamp: meta_str("intent_stamp")?,
+        reports_engagement: duration_sec.is_some()
+            || meta.get("active_sec").is_some_and(Value::is_number),
     })
 }
 

@@ -156,11 +156,14 @@ const RESEND_BUCKET_MS: i64 = 5_000;
 /// - a click the tracker stamped (`meta.intent_stamp`): site, visitor, category, action and the stamp — one
 ///   click, one event, however its meta changed between sends;
 /// - a hit with its client time `ts`: what it says (site, visitor, session, category, action, label, URL) and `ts`;
+/// - an untimed `system` hit reporting engagement (a session end or heartbeat with `active_sec` or
+///   `duration_sec`): what it says and its whole `meta` — the engagement figures tell one real hit from the next;
 /// - otherwise: what it says, its whole `meta`, and the 5-second receive-time bucket.
 ///
 /// What this can merge by mistake: without `ts`, two hits of one visitor identical in every field *and* meta
-/// within the same 5 s — a pair that carries no more than one hit. What still counts twice: an identical
-/// untimed hit re-sent more than 5 s later (or across a bucket boundary).
+/// within the same 5 s — a pair that carries no more than one hit; two engagement reports with the same
+/// figures on the same URL of one session (no second of activity between them). What still counts twice: any
+/// other identical untimed hit re-sent more than 5 s later (or across a bucket boundary).
 fn hit_id(hit: &SyncHit, visitor: &str, received_at: i64) -> String {
     let says = json!([
         hit.site,
@@ -174,6 +177,9 @@ fn hit_id(hit: &SyncHit, visitor: &str, received_at: i64) -> String {
     let name = match (&hit.intent_stamp, hit.ts) {
         (Some(stamp), _) => json!(["click", hit.site, visitor, hit.category, hit.action, stamp]),
         (None, Some(ts)) => json!(["ts", says, ts]),
+        (None, None) if hit.category == "system" && hit.reports_engagement => {
+            json!(["engagement", says, hit.meta_json])
+        }
         (None, None) => json!([
             "bucket",
             says,
@@ -272,8 +278,14 @@ mod tests {
         );
         assert_eq!(
             id(end(3).as_bytes(), 0),
-            id(end(3).as_bytes(), 4_000),
-            "an identical re-send"
+            id(end(3).as_bytes(), 60_000),
+            "an identical engagement report re-sent a minute later"
+        );
+        let scroll = br#"{"s":"a","u":"x","sid":"S","ea":"scroll_depth","el":"50%","meta":{"active_sec":3}}"#;
+        assert_ne!(
+            id(scroll, 0),
+            id(scroll, 60_000),
+            "only system hits are identified by their engagement"
         );
     }
 }
