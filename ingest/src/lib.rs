@@ -2,14 +2,16 @@
 //! read endpoints (ClickHouse, Redis), control endpoints (Redis), health and metrics.
 //!
 //! `run` is the whole service: tests call it in-process on `127.0.0.1:0`; `main.rs` only parses config.
-//! One folder per feature (`tracking`, `tracker`, `events`, `analytics`, `callflow`, `identity`, `control`, `ops`),
-//! each calling the shared pieces (`http`, `auth`, `limits`) and never another feature; `app` assembles
+//! One folder per feature (`tracking`, `tracker`, `calls`, `events`, `analytics`, `callflow`, `identity`, `control`, `ops`),
+//! each calling the shared pieces (`http`, `auth`, `limits`, `audit`) and never another feature; `app` assembles
 //! them (`app::router`).
 
 pub mod analytics;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod callflow;
+pub mod calls;
 pub mod control;
 pub mod events;
 pub mod http;

@@ -25,6 +25,7 @@ const HISTORY: &[&str] = &[
     include_str!("../avro/history/tracking_hit.v1.avsc"),
     include_str!("../avro/history/call_intent.v1.avsc"),
     include_str!("../avro/history/call_record.v1.avsc"),
+    include_str!("../avro/history/call_record.v2.avsc"),
     include_str!("../avro/history/session_state.v1.avsc"),
 ];
 

@@ -189,6 +189,11 @@ pub fn call_record() -> CallRecord {
         created_at: T0,
         updated_at: T0 + 1,
         context: Some(click_context()),
+        confirmed_at: Some(T0 + 1),
+        cancelled_at: None,
+        confirmed_by: Some("user:u1".into()),
+        oci_status: Some("sealed".into()),
+        oci_batch_id: None,
     }
 }
 
@@ -202,6 +207,9 @@ pub fn call_record_sparse() -> CallRecord {
         sale_amount: None,
         currency: None,
         context: None,
+        confirmed_at: None,
+        confirmed_by: None,
+        oci_status: None,
         ..call_record()
     }
 }

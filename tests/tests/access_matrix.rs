@@ -253,6 +253,23 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         ),
         ("POST", "/api/customers/invite-audit") => (row.path.clone(), Some(json!({ "siteId": a }))),
         ("GET", "/api/stats/realtime") => (format!("/api/stats/realtime?siteId={a}"), None),
+        ("GET", "/api/calls") => (format!("/api/calls?siteId={a}"), None),
+        ("POST", "/api/intents/{id}/status") => (
+            format!("/api/intents/{}/status", queued_call(w, n).await?),
+            Some(json!({ "status": "qualified" })),
+        ),
+        ("POST", "/api/calls/{id}/seal") => (
+            format!("/api/calls/{}/seal", queued_call(w, n).await?),
+            Some(json!({ "sale_amount": 100 })),
+        ),
+        ("POST", "/api/jobs/auto-approve") => (row.path.clone(), Some(json!({ "siteId": a }))),
+        ("GET", "/api/oci/export") | ("GET", "/api/oci/export-batch") => {
+            (format!("{}?siteId={a}", row.path), None)
+        }
+        ("POST", "/api/oci/ack") => (
+            row.path.clone(),
+            Some(json!({ "site_id": a, "call_ids": [] })),
+        ),
         ("POST", "/api/v1/events") => (
             row.path.clone(),
             Some(json!({ "event_name": "matrix_walk" })),
@@ -280,6 +297,20 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         req = req.json(&b);
     }
     Ok(req)
+}
+
+/// A fresh intent of site A in the call ledger, entered the way the overlay enters the call-matcher's calls.
+async fn queued_call(w: &World, n: usize) -> anyhow::Result<String> {
+    let call = opsmantik_schemas::CallRecord {
+        call_id: format!("matrix-call-{n}"),
+        version: 1,
+        site: w.site_a.clone(),
+        status: "intent".into(),
+        created_at: opsmantik_e2e::now_ms(),
+        ..Default::default()
+    };
+    opsmantik_runtime::call_ledger::absorb(&w.env.redis()?, std::slice::from_ref(&call)).await?;
+    Ok(call.call_id)
 }
 
 /// A call event signed with site A's current secret (read from the store: rotations happen during the walk).

@@ -12,7 +12,7 @@ use tower_http::trace::TraceLayer;
 use super::state::AppState;
 use crate::http::error::ApiError;
 use crate::limits::{self, Rule};
-use crate::{analytics, callflow, control, events, identity, ops, tracker, tracking};
+use crate::{analytics, callflow, calls, control, events, identity, ops, tracker, tracking};
 
 /// Builds the router over `state`.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -54,6 +54,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(events)
         .merge(callflow::routes(&state))
         .merge(control::routes())
+        .merge(calls::routes())
         .route("/api/v1/analytics/events", get(analytics::handlers::events))
         .route(
             "/api/v1/analytics/metrics",
@@ -88,7 +89,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/ready", get(ops::health::ready))
         .route("/api/live", get(ops::health::live))
         .route("/metrics", get(ops::health::metrics))
-        .route(tracker::PATH, get(tracker::get))
+        .route("/tracker.js", get(tracker::get))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

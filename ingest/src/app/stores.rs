@@ -1,5 +1,5 @@
 //! The storage seams the handlers reach through, in one place: the account store (keys, sessions, users,
-//! sites, memberships), sign-in codes, event-API deduplication, call-flow reads and product-event analytics.
+//! sites, memberships), sign-in codes, event-API deduplication, call-flow reads, product-event analytics and the call queue.
 //! [`Stores::live`] is Redis and ClickHouse; [`InMemory`] holds the in-memory twins for in-process tests.
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use opsmantik_runtime::redis::Store;
 use crate::analytics::store::{AnalyticsStore, ClickHouseAnalytics, MemoryAnalytics};
 use crate::auth::store::{AuthStore, MemoryAuth, RedisAuth};
 use crate::callflow::store::{CallflowReader, ClickHouseCallflow, MemoryCallflow};
+use crate::calls::store::{CallStore, LiveCalls, MemoryCalls};
 use crate::events::dedup::{DedupStore, MemoryDedup, RedisDedup};
 use crate::identity::codes::{CodeStore, MemoryCodes, RedisCodes};
 
@@ -20,6 +21,7 @@ pub struct Stores {
     pub dedup: Arc<dyn DedupStore>,
     pub callflow: Arc<dyn CallflowReader>,
     pub analytics: Arc<dyn AnalyticsStore>,
+    pub calls: Arc<dyn CallStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -40,6 +42,10 @@ impl Stores {
                 clickhouse: clickhouse.clone(),
                 redis: redis.clone(),
             }),
+            calls: Arc::new(LiveCalls {
+                redis: redis.clone(),
+                clickhouse: clickhouse.clone(),
+            }),
         }
     }
 }
@@ -52,6 +58,7 @@ pub struct InMemory {
     pub dedup: MemoryDedup,
     pub callflow: MemoryCallflow,
     pub analytics: MemoryAnalytics,
+    pub calls: MemoryCalls,
 }
 
 impl InMemory {
@@ -62,6 +69,7 @@ impl InMemory {
             dedup: Arc::new(self.dedup.clone()),
             callflow: Arc::new(self.callflow.clone()),
             analytics: Arc::new(self.analytics.clone()),
+            calls: Arc::new(self.calls.clone()),
         }
     }
 }

@@ -118,6 +118,16 @@ impl MemoryAuth {
         key
     }
 
+    /// Makes `email` a member of `site` with `role`, signed in; returns the `Cookie` header value.
+    pub fn add_member(&self, site: &Site, email: &str, role: Role) -> String {
+        let user = self.user(email);
+        let session = sha256_hex(&uuid::Uuid::new_v4().to_string());
+        let mut t = self.tables();
+        t.roles.insert((site.id.clone(), user.id), role);
+        t.sessions.insert(sha256_hex(&session), email.to_string());
+        format!("{}={session}", sessions::COOKIE)
+    }
+
     fn user(&self, email: &str) -> User {
         self.tables()
             .users

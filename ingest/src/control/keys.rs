@@ -11,14 +11,14 @@ use opsmantik_runtime::accounts::{self, Role, User};
 use opsmantik_runtime::sites::Site;
 use serde_json::{json, Map, Value};
 
-use super::audit;
-use super::reply::{object, ok};
 use crate::app::state::AppState;
+use crate::audit;
 use crate::auth::keys::{self, NewKey, Scope};
 use crate::auth::{access, Caller, Need, Principal, SignedIn};
 use crate::http::error::{ApiError, Shape};
 use crate::http::fields;
 use crate::http::reply::success;
+use crate::http::reply::{object, ok};
 
 /// The highest rate an admin may grant (events per minute); 0 means unlimited.
 pub const MAX_RATE: u64 = 1_000_000;

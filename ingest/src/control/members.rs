@@ -16,13 +16,13 @@ use opsmantik_runtime::accounts::{self, Role};
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 
-use super::audit;
-use super::reply::{object, ok};
 use crate::app::state::AppState;
+use crate::audit;
 use crate::auth::{access, Caller, Need, Principal};
 use crate::http::error::{ApiError, Shape};
 use crate::http::extract::ClientAddr;
 use crate::http::fields::valid_email;
+use crate::http::reply::{object, ok};
 use crate::limits::Rule;
 
 const PER_ACTOR: Rule = Rule::per_hour("invites_actor", 20);

@@ -2,10 +2,8 @@
 //! checked by `auth::access` on every route. Records live in Redis; every action is also an audit record
 //! on `opsmantik.audit.v1`.
 
-pub mod audit;
 pub mod keys;
 pub mod members;
-pub mod reply;
 pub mod sites;
 
 use axum::routing::{delete, get, post};

@@ -11,12 +11,12 @@ use opsmantik_runtime::sites::{self, NewSite, Site};
 use redis::AsyncCommands;
 use serde_json::{json, Map, Value};
 
-use super::audit;
-use super::reply::{object, ok};
 use crate::app::state::AppState;
+use crate::audit;
 use crate::auth::{access, Caller, Need, Principal, SignedIn};
 use crate::http::error::ApiError;
 use crate::http::fields;
+use crate::http::reply::{object, ok};
 
 /// How long the previous secret keeps working after a rotation.
 pub const SECRET_GRACE_SECS: i64 = 24 * 3600;
@@ -33,6 +33,7 @@ pub fn public_view(site: &Site) -> Value {
         "currency": site.currency,
         "default_deal_value": site.default_deal_value,
         "require_signed_calls": site.require_signed_calls,
+        "oci_conversion_name": site.oci_conversion_name,
     })
 }
 
@@ -173,6 +174,9 @@ fn apply_patch(site: &mut Site, m: &Map<String, Value>) -> Result<(), ApiError> 
                 site.require_signed_calls =
                     value.as_bool().ok_or_else(|| bad("must be true or false".into()))?;
             }
+            "oci_conversion_name" => {
+                site.oci_conversion_name = fields::text(s()?, 100).map_err(bad)?;
+            }
             "allowed_origins" => {
                 let list = value.as_array().ok_or_else(|| bad("must be an array of origins".into()))?;
                 if list.len() > 50 {
@@ -184,7 +188,7 @@ fn apply_patch(site: &mut Site, m: &Map<String, Value>) -> Result<(), ApiError> 
                     .collect::<Result<_, _>>()
                     .map_err(bad)?;
             }
-            _ => return Err(bad("is not a field of a site (name, domain, allowed_origins, time_zone, currency, default_deal_value, require_signed_calls)".into())),
+            _ => return Err(bad("is not a field of a site (name, domain, allowed_origins, time_zone, currency, default_deal_value, require_signed_calls, oci_conversion_name)".into())),
         }
     }
     Ok(())

@@ -79,6 +79,8 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     /// Seconds for `Retry-After` (429s).
     pub retry_after: Option<u64>,
+    /// Fields added to a control answer's body (e.g. a conflict's `current_version`).
+    pub extra: Option<Box<serde_json::Map<String, Value>>>,
 }
 
 impl ApiError {
@@ -101,7 +103,16 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            extra: None,
         }
+    }
+
+    /// Adds `extra`'s fields to a control answer's body.
+    pub fn with_extra(mut self, extra: Value) -> Self {
+        if let Value::Object(m) = extra {
+            self.extra = Some(Box::new(m));
+        }
+        self
     }
 
     pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
@@ -248,7 +259,13 @@ impl ApiError {
             Shape::Tracking => {
                 json!({ "ok": false, "error": { "code": code, "message": message } })
             }
-            Shape::Control => json!({ "ok": false, "error": code, "message": message }),
+            Shape::Control => {
+                let mut body = json!({ "ok": false, "error": code, "message": message });
+                for (k, v) in self.extra.iter().flat_map(|m| m.iter()) {
+                    body[k.as_str()] = v.clone();
+                }
+                body
+            }
             Shape::EventApi => {
                 let error = if code == "VALIDATION_ERROR" {
                     "invalid_request".to_string()

@@ -43,5 +43,6 @@ pub fn call_record(intent: &CallIntent, session: Option<&SessionState>) -> CallR
         created_at: intent.event_time,
         updated_at: intent.event_time,
         context: intent.context.clone(),
+        ..CallRecord::default()
     }
 }

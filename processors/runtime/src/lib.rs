@@ -7,6 +7,7 @@
 //! Stage logic (sessionizing, inserting) lives in the stage crates, not here.
 
 pub mod accounts;
+pub mod call_ledger;
 pub mod clickhouse;
 pub mod clock;
 pub mod config;

@@ -1,5 +1,6 @@
 //! The realtime overlay's data (written by the overlay sink, read by the edge): per site and local day, HyperLogLog sets of event ids, session ids, conversion event
-//! ids, call ids and matched call ids in Redis (`overlay:{site}:<day>:<metric>`, kept 3 days). Adding an id twice counts once, so a
+//! ids, call ids, matched call ids, and the ids of calls confirmed (confirmed, qualified or real) or marked junk
+//! that day (a call confirmed and later cancelled stays counted that day) in Redis (`overlay:{site}:<day>:<metric>`, kept 3 days). Adding an id twice counts once, so a
 //! replayed record never double-counts; counts are estimates within about 1% (HyperLogLog). ClickHouse holds
 //! the exact numbers; the overlay is the cheap "today so far" for dashboards.
 
@@ -7,12 +8,14 @@ use crate::redis::Store;
 use chrono::TimeZone;
 
 /// The metrics of the overlay.
-pub const METRICS: [&str; 5] = [
+pub const METRICS: [&str; 7] = [
     "events",
     "sessions",
     "conversions",
     "calls",
     "matched_calls",
+    "confirmed_calls",
+    "junk_calls",
 ];
 const TTL_SECS: i64 = 3 * 24 * 3600;
 

@@ -35,7 +35,12 @@ pub struct Site {
     pub previous_secret_until: i64,
     /// Refuse unsigned call events (`POST /api/call-event`): only `/api/call-event/v2` is taken.
     pub require_signed_calls: bool,
+    /// The conversion name of the site's offline-conversion export (Google Ads' "Conversion Name").
+    pub oci_conversion_name: String,
 }
+
+/// Default conversion name of the offline-conversion export.
+pub const DEFAULT_CONVERSION_NAME: &str = "Sealed Lead";
 
 /// Default currency of a new site.
 pub const DEFAULT_CURRENCY: &str = "TRY";
@@ -86,6 +91,7 @@ pub async fn create(store: &Store, new: NewSite) -> ::redis::RedisResult<Site> {
         previous_secret: String::new(),
         previous_secret_until: 0,
         require_signed_calls: false,
+        oci_conversion_name: DEFAULT_CONVERSION_NAME.into(),
     };
     let mut c = store.conn().await?;
     let claimed: bool = c
@@ -126,6 +132,7 @@ fn fields(site: &Site) -> Vec<(&'static str, String)> {
             "require_signed_calls",
             u8::from(site.require_signed_calls).to_string(),
         ),
+        ("oci_conversion_name", site.oci_conversion_name.clone()),
     ]
 }
 
@@ -194,6 +201,11 @@ fn from_fields(m: HashMap<String, String>) -> Option<Site> {
         previous_secret: get("previous_secret"),
         previous_secret_until: num("previous_secret_until").map_or(0, |v: f64| v as i64),
         require_signed_calls: get("require_signed_calls") == "1",
+        oci_conversion_name: m
+            .get("oci_conversion_name")
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_CONVERSION_NAME.into()),
     })
 }
 

@@ -37,7 +37,7 @@ pub struct ClickContext {
 }
 
 /// A call with its match, score and status; each change is a new `version`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
     pub call_id: String,
     pub version: i64,
@@ -59,6 +59,17 @@ pub struct CallRecord {
     /// The click's context (v2), from its intent.
     #[serde(default)]
     pub context: Option<ClickContext>,
+    /// The operator's workflow (v3): when confirmed / cancelled, by whom, and the offline-conversion state.
+    #[serde(default)]
+    pub confirmed_at: Option<i64>,
+    #[serde(default)]
+    pub cancelled_at: Option<i64>,
+    #[serde(default)]
+    pub confirmed_by: Option<String>,
+    #[serde(default)]
+    pub oci_status: Option<String>,
+    #[serde(default)]
+    pub oci_batch_id: Option<String>,
 }
 
 super::avro_record!(CallRecord, "CallRecord", "call_record.avsc");

@@ -268,6 +268,11 @@ pub struct CallRow {
     pub intent_target: String,
     pub user_agent: String,
     pub ads_context_json: String,
+    pub confirmed_at_ms: i64,
+    pub cancelled_at_ms: i64,
+    pub confirmed_by: String,
+    pub oci_status: String,
+    pub oci_batch_id: String,
 }
 
 impl From<CallRecord> for CallRow {
@@ -287,6 +292,11 @@ impl From<CallRecord> for CallRow {
             sale_amount: c.sale_amount.unwrap_or(0.0),
             has_sale: u8::from(c.sale_amount.is_some()),
             currency: text(&c.currency),
+            confirmed_at_ms: c.confirmed_at.unwrap_or(0),
+            cancelled_at_ms: c.cancelled_at.unwrap_or(0),
+            confirmed_by: text(&c.confirmed_by),
+            oci_status: text(&c.oci_status),
+            oci_batch_id: text(&c.oci_batch_id),
             site: c.site,
             call_id: c.call_id,
             version: c.version,

@@ -1,7 +1,9 @@
 //! The Redis realtime overlay: consumes sessions and events and keeps, per site and day in the site's time
 //! zone, today's events, sessions, conversions, calls and matched calls (`opsmantik_runtime::overlay`). The
 //! edge serves them at `GET /api/stats/realtime`. From the sessions it also keeps the visitor index
-//! (`opsmantik_runtime::visitor_index`), which the edge reads to answer a hit or a click with the score.
+//! (`opsmantik_runtime::visitor_index`), which the edge reads to answer a hit or a click with the score. From
+//! the calls it keeps the call ledger (`opsmantik_runtime::call_ledger`): the call-matcher's calls enter the
+//! operator's queue there.
 
 use opsmantik_runtime::config::{BatchConfig, KafkaConfig, TelemetryConfig};
 use opsmantik_runtime::consume::BatchHandler;
@@ -14,6 +16,7 @@ use opsmantik_schemas::dlq::Reason;
 use opsmantik_schemas::{decode, CallRecord, SessionEvent, SessionState, Topic};
 use tokio_util::sync::CancellationToken;
 
+use opsmantik_runtime::call_ledger;
 use opsmantik_runtime::overlay::{self, local_day, Mark};
 use opsmantik_runtime::visitor_index::{self, VisitorEntry};
 
@@ -89,6 +92,7 @@ impl OverlayHandler {
         batch: &[Incoming],
         letters: &mut Vec<opsmantik_runtime::kafka::OutRecord>,
         visitors: &mut Vec<(String, String, VisitorEntry)>,
+        calls: &mut Vec<CallRecord>,
     ) -> Vec<Mark> {
         let mut marks = Vec::new();
         for incoming in batch {
@@ -130,6 +134,8 @@ impl OverlayHandler {
                     });
                 }),
                 Some(Topic::Calls) => decode::<CallRecord>(incoming.payload()).map(|c| {
+                    marks.extend(status_mark(&c, &self.time_zone(&c.site)));
+                    calls.push(c.clone());
                     let day = local_day(c.created_at, &self.time_zone(&c.site));
                     if c.session_id.is_some() {
                         marks.push(Mark {
@@ -159,10 +165,27 @@ impl OverlayHandler {
     }
 }
 
+/// A confirmed or junk call counts on the local day its status was set.
+fn status_mark(c: &CallRecord, time_zone: &str) -> Option<Mark> {
+    let metric = if call_ledger::CONFIRMED.contains(&c.status.as_str()) {
+        "confirmed_calls"
+    } else if c.status == "junk" {
+        "junk_calls"
+    } else {
+        return None;
+    };
+    Some(Mark {
+        site: c.site.clone(),
+        day: local_day(c.confirmed_at.unwrap_or(c.updated_at), time_zone),
+        metric,
+        id: c.call_id.clone(),
+    })
+}
+
 impl BatchHandler for OverlayHandler {
     async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
-        let (mut letters, mut visitors) = (Vec::new(), Vec::new());
-        let marks = self.marks(batch, &mut letters, &mut visitors);
+        let (mut letters, mut visitors, mut calls) = (Vec::new(), Vec::new(), Vec::new());
+        let marks = self.marks(batch, &mut letters, &mut visitors, &mut calls);
         let store = &self.store;
         self.io
             .retry("redis", || overlay::apply(store, &marks))
@@ -170,6 +193,10 @@ impl BatchHandler for OverlayHandler {
         // An entry never moves back in time, so a replayed batch leaves the index as it was.
         self.io
             .retry("redis", || visitor_index::write(store, &visitors))
+            .await?;
+        // A call's version older than the ledger's is skipped, so a replayed batch changes nothing.
+        self.io
+            .retry("redis", || call_ledger::absorb(store, &calls))
             .await?;
         self.io.metrics.sent(marks.len());
         self.io.publish_or_fail(letters).await

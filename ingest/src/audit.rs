@@ -1,5 +1,5 @@
-//! The audit trail of control actions: every site created or changed, member invited, key created or
-//! revoked, secret rotated is an `AuditRecord` on `opsmantik.audit.v1`, landed in ClickHouse `audit_log`
+//! The audit trail: every site created or changed, member invited, key created or revoked, secret rotated,
+//! and every change to a call (status, seal, auto-approve, export) is an `AuditRecord` on `opsmantik.audit.v1`, landed in ClickHouse `audit_log`
 //! by the sink. Written after the action succeeded; a record the broker does not take is logged at error
 //! level and counted (`edge_audit_publish_failures_total`), and the action's answer is unchanged (the
 //! action already happened; answering 503 would make the client retry an action that succeeded).
