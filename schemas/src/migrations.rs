@@ -52,6 +52,14 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0008_session_engagement.sql",
         sql: include_str!("../clickhouse/0008_session_engagement.sql"),
     },
+    Migration {
+        name: "0009_call_workflow.sql",
+        sql: include_str!("../clickhouse/0009_call_workflow.sql"),
+    },
+    Migration {
+        name: "0010_call_history.sql",
+        sql: include_str!("../clickhouse/0010_call_history.sql"),
+    },
 ];
 
 /// Whether `statement` adds exactly one column (`ALTER TABLE t ADD COLUMN c …`): ClickHouse 18.16 has no
