@@ -17,7 +17,8 @@ pub struct Pipeline {
     pub overlay: Option<Service>,
     pub base_url: String,
     pub http: reqwest::Client,
-    vars: Vec<(String, String)>,
+    /// The settings every binary of this pipeline runs with.
+    pub vars: Vec<(String, String)>,
     tag: String,
 }
 

@@ -15,6 +15,7 @@ pub enum Binary {
     RedisOverlay,
     Sites,
     Admin,
+    Jobs,
 }
 
 impl Binary {
@@ -27,6 +28,7 @@ impl Binary {
             Binary::RedisOverlay => "opsmantik-redis-overlay",
             Binary::Sites => "opsmantik-sites",
             Binary::Admin => "opsmantik-admin",
+            Binary::Jobs => "opsmantik-jobs",
         }
     }
 }
@@ -55,7 +57,7 @@ fn ensure_built() {
     });
 }
 
-/// Runs a command-line binary to completion with `vars` and `args`; returns (success, stdout).
+/// Runs a command-line binary to completion with `vars` and `args`; returns (success, stdout + stderr).
 pub fn run_to_end(binary: Binary, vars: &[(String, String)], args: &[&str]) -> (bool, String) {
     ensure_built();
     let out = Command::new(bin_dir().join(binary.file()))
@@ -63,10 +65,12 @@ pub fn run_to_end(binary: Binary, vars: &[(String, String)], args: &[&str]) -> (
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", binary.file()));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
 
 /// A running binary; killed (SIGKILL) on drop unless stopped before.

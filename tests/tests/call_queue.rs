@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 use opsmantik_e2e::accounts::{create_site, new_key, sign_in};
 use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::smtp::Inbox;
-use opsmantik_e2e::{now_ms, wait_for, Env, Pipeline};
+use opsmantik_e2e::{now_ms, run_to_end, wait_for, Binary, Env, Pipeline};
 use opsmantik_ingest::calls::oci::HEADER;
 use opsmantik_ingest::calls::store::{check_ledger, LiveCalls};
 use opsmantik_runtime::call_ledger;
@@ -289,6 +289,79 @@ async fn fifty_concurrent_seals_across_two_edges_confirm_once() -> anyhow::Resul
         versions, 1,
         "only the winner's version was published (the intent was entered directly)"
     );
+    drop(d.p);
+    d.env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_auto_approve_job_for_cron_confirms_the_stale_ad_intent_only() -> anyhow::Result<()> {
+    let d = desk("auto_approve_job").await?;
+    // A visit from an ad 25 hours ago: two pages 20 s apart.
+    let now = now_ms();
+    for (i, page) in ["/", "/prices"].iter().enumerate() {
+        let hit = json!({
+            "s": d.site, "u": format!("https://queue.example{page}?gclid={GCLID}"), "sid": "sid-old",
+            "ea": "view", "meta": { "fp": "fp-old", "gclid": GCLID, "ts": now - 25 * 3_600_000 + i as i64 * 20_000, "st": now },
+        });
+        assert_eq!(
+            send(d.p.http.post(d.p.url("/api/sync")).json(&hit))
+                .await
+                .status,
+            200
+        );
+    }
+    wait_for("the old session in ClickHouse", Duration::from_secs(60), || async {
+        let n = d.env.count("SELECT count() FROM sessions FINAL WHERE session_id = 'sid-old' AND events = 2").await.map_err(|e| e.to_string())?;
+        if n == 1 { Ok(()) } else { Err("not yet".to_string()) }
+    })
+    .await?;
+    // Its click, 25 h old, and a click of the same session 23 h old, as the call-matcher left them.
+    let calls: Vec<CallRecord> = [("stale", 25), ("young", 23)]
+        .into_iter()
+        .map(|(id, hours)| CallRecord {
+            call_id: id.into(),
+            version: 1,
+            site: d.site.clone(),
+            status: "intent".into(),
+            session_id: Some("sid-old".into()),
+            lead_score: 30,
+            created_at: now - hours * 3_600_000,
+            updated_at: now - hours * 3_600_000,
+            ..CallRecord::default()
+        })
+        .collect();
+    call_ledger::absorb(&d.env.redis()?, &calls).await?;
+    let (ok, out) = run_to_end(
+        Binary::Jobs,
+        &d.p.vars,
+        &["auto-approve", "--site", &d.site],
+    );
+    assert!(ok && out.contains("approved 1"), "{out}");
+    let redis = d.env.redis()?;
+    let stale = call_ledger::get(&redis, "stale").await?.unwrap();
+    assert_eq!(
+        (
+            stale.status.as_str(),
+            stale.lead_score,
+            stale.confirmed_by.as_deref()
+        ),
+        ("confirmed", 60, Some("job:auto_approve"))
+    );
+    assert!(stale
+        .lead_reasons
+        .last()
+        .unwrap()
+        .starts_with("auto_approved:"));
+    assert_eq!(
+        call_ledger::get(&redis, "young").await?.unwrap().status,
+        "intent"
+    );
+    let (ok, out) = run_to_end(
+        Binary::Jobs,
+        &d.p.vars,
+        &["auto-approve", "--site", "no-such-site"],
+    );
+    assert!(!ok && out.contains("404"), "{out}");
     drop(d.p);
     d.env.cleanup().await
 }

@@ -15,6 +15,9 @@ const FIXTURE: &str = include_str!("../../../shared/fixtures/opsmantik-tracker-s
 /// The site the recording was made for (its `X-Ops-Site-Id`).
 const SITE: &str = "acc-real-tracker";
 const ORIGIN: &str = "https://tracker-replay.example";
+/// The recording browser's User-Agent (as its call events carry it in `ua`).
+const RECORDED_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
 
 /// One recorded request with the placeholders filled in and, for call events, a fresh signature.
 fn request(p: &Pipeline, line: &Value, secret: &str) -> reqwest::RequestBuilder {
@@ -28,6 +31,8 @@ fn request(p: &Pipeline, line: &Value, secret: &str) -> reqwest::RequestBuilder 
         .http
         .request(method, p.url(line["path"].as_str().unwrap()));
     let ts = chrono::Utc::now().timestamp().to_string();
+    // The browser sends its User-Agent on every request (the recording lists only the headers that differ).
+    req = req.header("user-agent", RECORDED_UA);
     for (name, value) in line["headers"].as_object().unwrap() {
         let value = match name.as_str() {
             "X-Ops-Ts" => ts.clone(),

@@ -1,6 +1,6 @@
 //! The access check every site-scoped route calls: who may do what on which site.
 //!
-//! - Global admins may do everything.
+//! - Global admins may do everything, and so may the operator's command-line jobs.
 //! - Members act by role: `viewer` reads, `editor` also works the call queue, `owner` also manages the
 //!   site, its members and its keys.
 //! - An API key acts on its own site only, within its scopes, and never on control actions.
@@ -114,6 +114,7 @@ pub async fn site(
         Principal::Key(k) if key_of(k, &site) => Relation::Key(k),
         Principal::Key(_) => Relation::None,
         Principal::User(u) if u.is_admin() => Relation::Admin,
+        Principal::Job(_) => Relation::Admin,
         Principal::User(u) => {
             role = state.stores.auth.role_of(&site.id, &u.id).await?;
             role.map_or(Relation::None, Relation::Member)

@@ -17,14 +17,18 @@ use crate::http::error::ApiError;
 pub enum Principal {
     Key(KeyRecord),
     User(User),
+    /// An operator's scheduled job run from the command line with the deployment's own credentials
+    /// (`opsmantik-jobs`); never a request's caller.
+    Job(&'static str),
 }
 
 impl Principal {
-    /// Who did it, for audit records: `user:<id>` or `key:<short id>`.
+    /// Who did it, for audit records: `user:<id>`, `key:<short id>` or `job:<name>`.
     pub fn actor(&self) -> String {
         match self {
             Principal::Key(k) => format!("key:{}", k.key_id()),
             Principal::User(u) => format!("user:{}", u.id),
+            Principal::Job(name) => format!("job:{name}"),
         }
     }
 }
@@ -78,7 +82,7 @@ pub async fn api_key(
             super::access::decide(super::access::Relation::Key(&key), need)?;
             Ok(key)
         }
-        Principal::User(_) => Err(AuthError::InvalidKey),
+        Principal::User(_) | Principal::Job(_) => Err(AuthError::InvalidKey),
     }
 }
 
@@ -107,7 +111,7 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match identify(state, &parts.headers).await {
             Ok(Principal::User(u)) => Ok(SignedIn(u)),
-            Ok(Principal::Key(_)) => Err(AuthError::UserRequired.into()),
+            Ok(Principal::Key(_) | Principal::Job(_)) => Err(AuthError::UserRequired.into()),
             Err(e) => Err(e.into()),
         }
     }
