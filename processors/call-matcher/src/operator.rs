@@ -55,8 +55,16 @@ impl MatchOperator {
 
     fn hold(&self, cx: &mut Context<'_, Held>, click: CallIntent) {
         let key = format!("c:{}", click.event_id);
-        if cx.state.get(&key).is_some() {
-            return; // the same click delivered twice while held
+        if let Some(Held::Click(held)) = cx.state.get_mut(&key) {
+            // The same click again (a retry, or its report on the other route): one call, with what
+            // either report knew about it.
+            held.signed |= click.signed;
+            match (&mut held.context, &click.context) {
+                (Some(mine), Some(theirs)) => mine.fill_from(theirs),
+                (mine @ None, theirs) => mine.clone_from(theirs),
+                (Some(_), None) => {}
+            }
+            return;
         }
         let (at, wait_until) = (click.event_time, cx.now_ms() + self.max_wait_ms);
         cx.state.insert(&key, Held::Click(Box::new(click)));

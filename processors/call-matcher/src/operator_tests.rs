@@ -186,3 +186,41 @@ async fn a_held_click_survives_a_restart() {
         Some("8f9b7c1e-0000-4000-8000-000000000001")
     );
 }
+
+#[tokio::test]
+async fn a_click_reported_on_both_routes_while_held_is_one_call_with_both_contexts() {
+    let mut r = rig(&MemorySnapshots::default());
+    r.hits(&[hit("fp-abc", 1, 0)]).await;
+    let from_hit = CallIntent {
+        context: Some(opsmantik_schemas::ClickContext {
+            intent_stamp: Some("stamp".into()),
+            page_url: Some("https://shop.example/".into()),
+            ..Default::default()
+        }),
+        ..click(MIN)
+    };
+    let from_event = CallIntent {
+        signed: true,
+        context: Some(opsmantik_schemas::ClickContext {
+            intent_stamp: Some("stamp".into()),
+            user_agent: Some("Browser/1".into()),
+            ads_context_json: Some("{\"keyword\":\"k\"}".into()),
+            ..Default::default()
+        }),
+        ..click(MIN)
+    };
+    r.click(&from_hit).await;
+    r.click(&from_event).await;
+    r.hits(&[hit("x", 1, 2 * MIN)]).await;
+    let calls = r.calls();
+    assert_eq!(calls.len(), 1, "one click, one call");
+    let ctx = calls[0].context.clone().unwrap();
+    assert_eq!(
+        (
+            ctx.page_url.as_deref(),
+            ctx.user_agent.as_deref(),
+            ctx.ads_context_json.is_some()
+        ),
+        (Some("https://shop.example/"), Some("Browser/1"), true)
+    );
+}

@@ -36,6 +36,28 @@ pub struct ClickContext {
     pub ads_context_json: Option<String>,
 }
 
+impl ClickContext {
+    /// Fills what this context lacks from `other` (the same click reported on another route).
+    pub fn fill_from(&mut self, other: &ClickContext) {
+        let fields: [(&mut Option<String>, &Option<String>); 9] = [
+            (&mut self.intent_action, &other.intent_action),
+            (&mut self.intent_target, &other.intent_target),
+            (&mut self.intent_stamp, &other.intent_stamp),
+            (&mut self.page_url, &other.page_url),
+            (&mut self.user_agent, &other.user_agent),
+            (&mut self.gclid, &other.gclid),
+            (&mut self.wbraid, &other.wbraid),
+            (&mut self.gbraid, &other.gbraid),
+            (&mut self.ads_context_json, &other.ads_context_json),
+        ];
+        for (mine, theirs) in fields {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+    }
+}
+
 /// A call with its match, score and status; each change is a new `version`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
