@@ -12,6 +12,7 @@ mod pipeline;
 mod service;
 pub mod smtp;
 pub mod traffic;
+pub mod visit;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

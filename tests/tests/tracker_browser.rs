@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::Router;
-use opsmantik_e2e::{wait_for, Env, Pipeline};
+use opsmantik_e2e::{visit, wait_for, Env, Pipeline};
 use serde_json::Value;
 
 const GCLID: &str = "Cj0KCQiA-browser-journey";
@@ -118,34 +118,6 @@ async fn count(env: &Env, sql: &str) -> Result<u64, String> {
     env.count(sql).await.map_err(|e| e.to_string())
 }
 
-/// (views, sessions, calls, matched calls, session ends) once the session holds every landed event.
-async fn landed(env: &Env) -> Result<[u64; 5], String> {
-    let seen = [
-        count(
-            env,
-            "SELECT uniqExact(event_id) FROM events WHERE action = 'view'",
-        )
-        .await?,
-        count(env, "SELECT count() FROM sessions FINAL").await?,
-        count(env, "SELECT count() FROM calls FINAL").await?,
-        count(env, "SELECT countIf(session_id != '') FROM calls FINAL").await?,
-        count(
-            env,
-            "SELECT uniqExact(event_id) FROM events WHERE action = 'session_end'",
-        )
-        .await?,
-    ];
-    let settled = count(env, "SELECT toUInt64(sum(events)) FROM sessions FINAL").await?
-        == count(env, "SELECT uniqExact(event_id) FROM events").await?;
-    if settled && seen == [3, 1, 2, 2, 2] {
-        Ok(seen)
-    } else {
-        Err(format!(
-            "(views, sessions, calls, matched calls, session ends) = {seen:?}, settled: {settled}"
-        ))
-    }
-}
-
 /// A site served from its own origin (with its proxy) and the pipeline, for one journey.
 struct Stage {
     env: Env,
@@ -233,17 +205,8 @@ async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_ca
         "both clicks signed by the proxy and accepted"
     );
 
-    wait_for("the visit in ClickHouse", Duration::from_secs(90), || {
-        landed(&env)
-    })
-    .await?;
-    let (gclid, source, pageviews, active, scroll): (String, String, i64, i64, i64) = env
-        .ch()
-        .query(
-            "SELECT gclid, utm_source, pageviews, active_sec, max_scroll_pct FROM sessions FINAL",
-        )
-        .fetch_one()
-        .await?;
+    visit::landed(&env, [3, 1, 2, 2, 2]).await?;
+    let (gclid, source, pageviews, active, scroll) = visit::session(&env).await?;
     assert_eq!(
         (gclid.as_str(), source.as_str(), pageviews),
         (GCLID, "google", 3)
@@ -252,12 +215,10 @@ async fn a_visit_with_our_tracker_in_chromium_lands_its_views_session_and_two_ca
         active >= 1 && scroll == 100,
         "engagement: {active} s active, {scroll}% scrolled"
     );
-    let numbers: Vec<String> = env
-        .ch()
-        .query("SELECT phone_number FROM calls FINAL ORDER BY phone_number")
-        .fetch_all()
-        .await?;
-    assert_eq!(numbers, ["+905321234567", "whatsapp:+905321234567"]);
+    assert_eq!(
+        visit::call_numbers(&env).await?,
+        ["+905321234567", "whatsapp:+905321234567"]
+    );
     let stamped = count(
         &env,
         "SELECT countIf(intent_stamp != '' AND gclid != '' AND user_agent LIKE '%Chrome%') FROM calls FINAL",

@@ -6,9 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use std::time::Duration;
-
-use opsmantik_e2e::{wait_for, Env, Pipeline};
+use opsmantik_e2e::{visit, Env, Pipeline};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../../shared/fixtures/opsmantik-tracker-session.jsonl");
@@ -78,46 +76,9 @@ async fn a_recorded_visit_of_the_real_tracker_gives_its_page_views_session_and_t
             assert!(answer.contains("\"status\""), "{answer}");
         }
     }
-    wait_for(
-        "the visit in ClickHouse",
-        Duration::from_secs(90),
-        || async {
-            let seen = (
-                count(
-                    &env,
-                    "SELECT uniqExact(event_id) FROM events WHERE action = 'view'",
-                )
-                .await?,
-                count(&env, "SELECT count() FROM sessions FINAL").await?,
-                count(&env, "SELECT count() FROM calls FINAL").await?,
-                count(&env, "SELECT countIf(session_id != '') FROM calls FINAL").await?,
-                count(
-                    &env,
-                    "SELECT uniqExact(event_id) FROM events WHERE action = 'session_end'",
-                )
-                .await?,
-            );
-            // The session's last version holds every event that landed: nothing is still on its way.
-            let settled = count(&env, "SELECT toUInt64(sum(events)) FROM sessions FINAL").await?
-                == count(&env, "SELECT uniqExact(event_id) FROM events").await?;
-            // Two page views, one session, two calls both matched, three session ends (ten sends of them).
-            if settled && seen.0 == 2 && seen.1 == 1 && seen.2 == 2 && seen.3 == 2 && seen.4 == 3 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "(views, sessions, calls, matched calls, session ends) = {seen:?}, settled: {settled}"
-                ))
-            }
-        },
-    )
-    .await?;
-    let (gclid, source, pageviews, active, scroll): (String, String, i64, i64, i64) = env
-        .ch()
-        .query(
-            "SELECT gclid, utm_source, pageviews, active_sec, max_scroll_pct FROM sessions FINAL",
-        )
-        .fetch_one()
-        .await?;
+    // Two page views, one session, two calls both matched, three session ends (ten sends of them).
+    visit::landed(&env, [2, 1, 2, 2, 3]).await?;
+    let (gclid, source, pageviews, active, scroll) = visit::session(&env).await?;
     assert_eq!(
         (gclid.as_str(), source.as_str(), pageviews),
         ("Cj0KCQiA-example-86adbdc01e", "google", 2)
@@ -127,13 +88,10 @@ async fn a_recorded_visit_of_the_real_tracker_gives_its_page_views_session_and_t
         (25, 100),
         "engagement from heartbeats and session ends"
     );
-    let mut numbers: Vec<String> = env
-        .ch()
-        .query("SELECT phone_number FROM calls FINAL ORDER BY phone_number")
-        .fetch_all()
-        .await?;
-    numbers.sort();
-    assert_eq!(numbers, ["+905321234567", "whatsapp:+905321234567"]);
+    assert_eq!(
+        visit::call_numbers(&env).await?,
+        ["+905321234567", "whatsapp:+905321234567"]
+    );
     let conversions = count(
         &env,
         "SELECT uniqExact(event_id) FROM events WHERE category = 'conversion'",
