@@ -176,14 +176,15 @@
   }
 
   // On the way out: whatever waits goes in beacons (the browser sends them after the page is gone).
+  // Hits of a refused batch go alone here too, so a bad one cannot take the others down with it.
   function beacon() {
     if (!navigator.sendBeacon) return;
-    outbox.forEach(function (it) { it.solo = false; });
-    while (outbox.length) {
-      var items = outbox.slice(0, BATCH);
+    var items = take();
+    while (items.length) {
       var blob = new Blob([body(items)], { type: 'text/plain' });
       if (!navigator.sendBeacon(api + '/api/sync?_ts=' + now(), blob)) break;
       outbox = outbox.slice(items.length);
+      items = take();
     }
     persist();
   }
