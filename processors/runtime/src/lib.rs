@@ -7,6 +7,7 @@
 //! Stage logic (sessionizing, inserting) lives in the stage crates, not here.
 
 pub mod accounts;
+pub mod automation;
 pub mod call_ledger;
 pub mod clickhouse;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod kafka;
 pub mod metrics;
 pub mod operator;
+pub mod outbound;
 pub mod overlay;
 pub mod redis;
 pub mod retry;
