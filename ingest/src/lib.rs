@@ -2,7 +2,7 @@
 //! read endpoints (ClickHouse, Redis), control endpoints (Redis), health and metrics.
 //!
 //! `run` is the whole service: tests call it in-process on `127.0.0.1:0`; `main.rs` only parses config.
-//! One folder per feature (`tracking`, `tracker`, `calls`, `events`, `analytics`, `callflow`, `identity`, `control`, `ops`),
+//! One folder per feature (`tracking`, `tracker`, `calls`, `automation`, `events`, `analytics`, `callflow`, `identity`, `control`, `ops`),
 //! each calling the shared pieces (`http`, `auth`, `limits`, `audit`) and never another feature; `app` assembles
 //! them (`app::router`).
 
@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod automation;
 pub mod callflow;
 pub mod calls;
 pub mod control;

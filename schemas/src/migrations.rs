@@ -60,6 +60,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_call_history.sql",
         sql: include_str!("../clickhouse/0010_call_history.sql"),
     },
+    Migration {
+        name: "0011_webhook_deliveries.sql",
+        sql: include_str!("../clickhouse/0011_webhook_deliveries.sql"),
+    },
 ];
 
 /// Whether `statement` adds exactly one column (`ALTER TABLE t ADD COLUMN c …`): ClickHouse 18.16 has no

@@ -266,6 +266,33 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         ("GET", "/api/oci/export") | ("GET", "/api/oci/export-batch") => {
             (format!("{}?siteId={a}", row.path), None)
         }
+        ("POST", "/api/v1/webhooks") => (row.path.clone(), Some(webhook_body())),
+        ("GET", "/api/v1/webhooks") | ("GET", "/api/v1/rules") => {
+            (format!("{}?project_id={a}", row.path), None)
+        }
+        ("GET", "/api/v1/webhooks/{id}")
+        | ("DELETE", "/api/v1/webhooks/{id}")
+        | ("GET", "/api/v1/webhooks/{id}/deliveries") => (
+            row.path.replace(
+                "{id}",
+                &automation(w, "/api/v1/webhooks", webhook_body()).await,
+            ),
+            None,
+        ),
+        ("POST", "/api/v1/rules") => {
+            let hook = automation(w, "/api/v1/webhooks", webhook_body()).await;
+            (row.path.clone(), Some(rule_body(&hook)))
+        }
+        ("GET", "/api/v1/rules/{id}")
+        | ("PATCH", "/api/v1/rules/{id}")
+        | ("DELETE", "/api/v1/rules/{id}") => {
+            let hook = automation(w, "/api/v1/webhooks", webhook_body()).await;
+            let rule = automation(w, "/api/v1/rules", rule_body(&hook)).await;
+            (
+                row.path.replace("{id}", &rule),
+                Some(json!({ "enabled": false })),
+            )
+        }
         ("POST", "/api/oci/ack") => (
             row.path.clone(),
             Some(json!({ "site_id": a, "call_ids": [] })),
@@ -297,6 +324,30 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         req = req.json(&b);
     }
     Ok(req)
+}
+
+fn webhook_body() -> Value {
+    json!({ "url": "https://203.0.113.10/hook", "events": ["purchase_completed"], "secret": "matrix-secret" })
+}
+
+fn rule_body(webhook: &str) -> Value {
+    json!({ "name": "big", "conditions": { "event_name": "purchase_completed" }, "actions": [{ "type": "webhook", "webhook_id": webhook }] })
+}
+
+/// A webhook or rule of site A created with A's key; its id.
+async fn automation(w: &World, path: &str, body: Value) -> String {
+    let Caller::Key(key) = &w.callers[1] else {
+        unreachable!()
+    };
+    let r = send(
+        w.p.http
+            .post(w.p.url(path))
+            .header("x-api-key", key)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
 }
 
 /// A fresh intent of site A in the call ledger, entered the way the overlay enters the call-matcher's calls.

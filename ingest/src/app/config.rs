@@ -25,6 +25,10 @@ pub struct EdgeConfig {
     /// Origins allowed on the tracking endpoints for every site, comma separated (each site adds its own).
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
+    /// Internal addresses webhooks may reach anyway, comma-separated addresses or CIDRs (e.g. `127.0.0.0/8`
+    /// for tests); everything else internal is refused (`opsmantik_runtime::outbound`).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value = "")]
+    pub webhook_allow_private: String,
     /// How often the edge reloads the sites from Redis (ms).
     #[arg(long, env = "SITE_REFRESH_MS", default_value_t = 2000)]
     pub site_refresh_ms: u64,

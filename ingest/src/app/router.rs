@@ -12,7 +12,9 @@ use tower_http::trace::TraceLayer;
 use super::state::AppState;
 use crate::http::error::ApiError;
 use crate::limits::{self, Rule};
-use crate::{analytics, callflow, calls, control, events, identity, ops, tracker, tracking};
+use crate::{
+    analytics, automation, callflow, calls, control, events, identity, ops, tracker, tracking,
+};
 
 /// Builds the router over `state`.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -55,6 +57,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(callflow::routes(&state))
         .merge(control::routes())
         .merge(calls::routes())
+        .merge(automation::routes())
         .route("/api/v1/analytics/events", get(analytics::handlers::events))
         .route(
             "/api/v1/analytics/metrics",

@@ -41,6 +41,8 @@ pub struct AppState {
     pub redis: Store,
     /// The storage seams of the handlers (Redis and ClickHouse, or in memory in tests).
     pub stores: Stores,
+    /// Where webhooks may point.
+    pub outbound: opsmantik_runtime::outbound::Policy,
 }
 
 impl std::fmt::Debug for AppState {
@@ -169,6 +171,7 @@ impl AppState {
             identity,
             auth: AuthState::from_config(&crate::auth::AuthConfig::for_tests()),
             redis,
+            outbound: opsmantik_runtime::outbound::Policy::default(),
         }
     }
 }

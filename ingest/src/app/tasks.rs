@@ -33,7 +33,11 @@ pub async fn start(
     let limiter = limits::Limiter::default();
     let sync = limiter.spawn_sync(redis.clone(), shutdown.clone());
     let clickhouse = opsmantik_runtime::clickhouse::client(&config.clickhouse);
+    let outbound =
+        opsmantik_runtime::outbound::Policy::new(&config.webhook_allow_private, config.production)
+            .map_err(|e| RuntimeError::Config(format!("WEBHOOK_ALLOW_PRIVATE: {e}")))?;
     let state = AppState {
+        outbound,
         stores: super::stores::Stores::live(&redis, &clickhouse),
         publisher: Arc::new(publisher.clone()),
         topics: config.kafka.topics(),

@@ -1,0 +1,101 @@
+//! Webhooks and rules (seed 002): the site's API key manages them — `ingest` scope to create, change and
+//! delete, `read` to list and read (and the delivery log). Records live in Redis
+//! (`opsmantik_runtime::automation`), every change is audited, and the rules processor and the webhook sink
+//! pick changes up within seconds (docs/webhooks.md). Answers and refusals in seed 002's shape.
+
+pub mod rules;
+pub mod webhooks;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+
+use crate::app::state::AppState;
+use crate::audit;
+use crate::auth::keys::{KeyRecord, Scope};
+use crate::auth::Principal;
+use crate::http::dialect::Dialect;
+use crate::http::error::ApiError;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route("/api/v1/rules", get(rules::list).post(rules::create))
+        .route(
+            "/api/v1/rules/{id}",
+            get(rules::get).patch(rules::patch).delete(rules::delete),
+        )
+}
+
+const D: Dialect = Dialect::EventApi;
+
+/// The caller's key with `scope`; refusals in seed 002's shape.
+async fn key(state: &AppState, headers: &HeaderMap, scope: Scope) -> Result<KeyRecord, ApiError> {
+    crate::auth::api_key(state, headers, scope)
+        .await
+        .map_err(|e| ApiError::auth(D, e))
+}
+
+/// 400 naming `field`.
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::field(D, field, message)
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(
+        D,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
+}
+
+/// A `project_id` naming another site than the key's: 403, as on the analytics routes.
+fn check_project(key: &KeyRecord, project: Option<&String>) -> Result<(), ApiError> {
+    match project {
+        Some(p) if *p != key.site && *p != key.site_id => Err(ApiError::new(
+            D,
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "this API key does not belong to that project",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn store_error(e: redis::RedisError) -> ApiError {
+    ApiError::unavailable(D, "store_unavailable", &e)
+}
+
+/// The JSON object of a body, or 400.
+fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match crate::http::fields::json::parse(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(invalid("body", "body must be a JSON object")),
+        Err(e) => Err(invalid("body", format!("body is not valid JSON: {e}"))),
+    }
+}
+
+async fn record(state: &AppState, key: &KeyRecord, action: &str, detail: Value) {
+    audit::record(
+        state,
+        &Principal::Key(key.clone()),
+        action,
+        &key.site_id,
+        detail,
+    )
+    .await;
+}
