@@ -13,15 +13,18 @@ pub enum Reason {
     LateEvent,
     /// The analytics store refused the row as bad data (not a transport failure).
     StoreRejected,
+    /// A webhook delivery given up: attempts or age exhausted, refused by the receiver, or its webhook gone.
+    WebhookGaveUp,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 6] = [
         Reason::Undecodable,
         Reason::WrongRecord,
         Reason::Invalid,
         Reason::LateEvent,
         Reason::StoreRejected,
+        Reason::WebhookGaveUp,
     ];
 
     /// The stable code written into `DeadLetter.reason` and used as metric label.
@@ -32,6 +35,7 @@ impl Reason {
             Reason::Invalid => "invalid",
             Reason::LateEvent => "late_event",
             Reason::StoreRejected => "store_rejected",
+            Reason::WebhookGaveUp => "webhook_gave_up",
         }
     }
 

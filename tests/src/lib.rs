@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod broker;
 pub mod http;
 mod pipeline;
+pub mod receiver;
 mod service;
 pub mod smtp;
 pub mod traffic;

@@ -15,6 +15,9 @@ pub struct Pipeline {
     pub call_matcher: Option<Service>,
     pub sink: Option<Service>,
     pub overlay: Option<Service>,
+    /// Not started by `start`: the tests of rules and webhooks start them (`start_stage`).
+    pub rules: Option<Service>,
+    pub webhooks: Option<Service>,
     pub base_url: String,
     pub http: reqwest::Client,
     /// The settings every binary of this pipeline runs with.
@@ -40,6 +43,8 @@ impl Pipeline {
             call_matcher: Some(Service::start(Binary::CallMatcher, &vars, &env.name)),
             sink: Some(Service::start(Binary::ClickHouseSink, &vars, &env.name)),
             overlay: Some(Service::start(Binary::RedisOverlay, &vars, &env.name)),
+            rules: None,
+            webhooks: None,
             base_url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -118,6 +123,8 @@ impl Pipeline {
             Binary::CallMatcher => &mut self.call_matcher,
             Binary::ClickHouseSink => &mut self.sink,
             Binary::RedisOverlay => &mut self.overlay,
+            Binary::Rules => &mut self.rules,
+            Binary::WebhookSink => &mut self.webhooks,
             _ => &mut self.edge,
         }
     }

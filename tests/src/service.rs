@@ -16,6 +16,8 @@ pub enum Binary {
     Sites,
     Admin,
     Jobs,
+    Rules,
+    WebhookSink,
 }
 
 impl Binary {
@@ -29,6 +31,8 @@ impl Binary {
             Binary::Sites => "opsmantik-sites",
             Binary::Admin => "opsmantik-admin",
             Binary::Jobs => "opsmantik-jobs",
+            Binary::Rules => "opsmantik-rules",
+            Binary::WebhookSink => "opsmantik-webhook-sink",
         }
     }
 }

@@ -1,0 +1,14 @@
+//! `opsmantik-webhook-sink`: webhook deliveries → their receivers.
+
+use clap::Parser;
+use opsmantik_webhook_sink::{run, WebhookConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = WebhookConfig::parse();
+    opsmantik_runtime::telemetry::init_logs(&config.telemetry);
+    opsmantik_runtime::telemetry::serve_metrics(config.telemetry.metrics_addr)?;
+    let shutdown = opsmantik_runtime::shutdown::on_signal();
+    run(config, shutdown).await?;
+    Ok(())
+}

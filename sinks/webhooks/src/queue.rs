@@ -1,0 +1,203 @@
+//! The scheduled-delivery store in Redis: the consumer hands every delivery over here (then its offset is
+//! committed), and the dispatcher sends what is due. Retries wait here, not in the consumer, so one dead
+//! endpoint never holds back a partition; deliveries claimed by a dispatcher carry a lease, so a sink killed
+//! mid-send sends them again after the lease (receivers dedupe on the delivery id).
+//!
+//! Layout: `webhooks:due` (sorted set, score = when due or when the lease ends, member `<webhook>|<delivery>`),
+//! `webhook_delivery:<delivery>` (hash: `record` JSON, `attempt`, `state`, `first_at`, the Kafka source for the
+//! dead-letter topic). A finished delivery's hash stays 7 days, so a replayed record is not sent again.
+
+use ::redis::AsyncCommands;
+use opsmantik_runtime::redis::Store;
+use opsmantik_schemas::WebhookDelivery;
+
+/// How long a finished delivery is remembered (a replay within it is skipped).
+const DONE_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// Enters a delivery unless known: hash fields, then due now. Returns 1 when entered.
+const ENQUEUE: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'attempt', 0, 'state', 'queued', 'first_at', ARGV[2],
+  'src_topic', ARGV[4], 'src_partition', ARGV[5], 'src_offset', ARGV[6], 'src_payload', ARGV[7])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1";
+
+/// Claims a member still due at ARGV[1] until ARGV[2]; 1 when claimed.
+const CLAIM: &str = "local s = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if s and tonumber(s) <= tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+  return 1
+end
+return 0";
+
+/// Where a delivery came from (for the dead-letter record).
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub payload: Vec<u8>,
+}
+
+/// A claimed delivery with its attempt count so far and its first hand-over time.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub member: String,
+    pub delivery: WebhookDelivery,
+    pub attempts: u32,
+    pub first_at: i64,
+    pub source: Source,
+}
+
+fn due_key(store: &Store) -> String {
+    store.key(&["webhooks", "due"])
+}
+
+fn record_key(store: &Store, delivery: &str) -> String {
+    store.key(&["webhook_delivery", delivery])
+}
+
+/// `<webhook>|<delivery>`.
+pub fn member(d: &WebhookDelivery) -> String {
+    format!("{}|{}", d.webhook_id, d.delivery_id)
+}
+
+/// The webhook of a member.
+pub fn webhook_of(member: &str) -> &str {
+    member.split_once('|').map_or(member, |(w, _)| w)
+}
+
+fn encoding(e: serde_json::Error) -> ::redis::RedisError {
+    ::redis::RedisError::from((
+        ::redis::ErrorKind::TypeError,
+        "webhook delivery",
+        e.to_string(),
+    ))
+}
+
+/// Hands deliveries over (one pipelined round trip); known ones are skipped.
+pub async fn enqueue(
+    store: &Store,
+    items: &[(WebhookDelivery, Source)],
+    now: i64,
+) -> ::redis::RedisResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = ::redis::pipe();
+    for (d, src) in items {
+        let json = serde_json::to_string(d).map_err(encoding)?;
+        pipe.cmd("EVAL")
+            .arg(ENQUEUE)
+            .arg(2)
+            .arg(record_key(store, &d.delivery_id))
+            .arg(due_key(store))
+            .arg(json)
+            .arg(now)
+            .arg(member(d))
+            .arg(&src.topic)
+            .arg(src.partition)
+            .arg(src.offset)
+            .arg(&src.payload[..])
+            .ignore();
+    }
+    let mut c = store.conn().await?;
+    pipe.query_async::<()>(&mut c).await
+}
+
+/// Up to `n` members due at `now`, soonest first.
+pub async fn due(store: &Store, now: i64, n: usize) -> ::redis::RedisResult<Vec<String>> {
+    let mut c = store.conn().await?;
+    c.zrangebyscore_limit(due_key(store), "-inf", now, 0, n as isize)
+        .await
+}
+
+/// Claims `member` until `lease_until`, with its record; `None` when another dispatcher has it or it is gone.
+pub async fn claim(
+    store: &Store,
+    member: &str,
+    now: i64,
+    lease_until: i64,
+) -> ::redis::RedisResult<Option<Claimed>> {
+    let mut c = store.conn().await?;
+    let claimed: i64 = ::redis::cmd("EVAL")
+        .arg(CLAIM)
+        .arg(1)
+        .arg(due_key(store))
+        .arg(now)
+        .arg(lease_until)
+        .arg(member)
+        .query_async(&mut c)
+        .await?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let delivery = member.split_once('|').map_or("", |(_, d)| d);
+    let fields: std::collections::HashMap<String, Vec<u8>> =
+        c.hgetall(record_key(store, delivery)).await?;
+    let text = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
+    let Some(record) = fields.get("record") else {
+        // The hash expired or was never written: nothing to send.
+        let _: () = c.zrem(due_key(store), member).await?;
+        return Ok(None);
+    };
+    let delivery: WebhookDelivery = serde_json::from_slice(record).map_err(encoding)?;
+    Ok(Some(Claimed {
+        member: member.to_string(),
+        delivery,
+        attempts: text("attempt").parse().unwrap_or(0),
+        first_at: text("first_at").parse().unwrap_or(0),
+        source: Source {
+            topic: text("src_topic"),
+            partition: text("src_partition").parse().unwrap_or(-1),
+            offset: text("src_offset").parse().unwrap_or(-1),
+            payload: fields.get("src_payload").cloned().unwrap_or_default(),
+        },
+    }))
+}
+
+/// Records an attempt that will be tried again at `due`.
+pub async fn retry(store: &Store, c: &Claimed, due: i64) -> ::redis::RedisResult<()> {
+    let mut conn = store.conn().await?;
+    ::redis::pipe()
+        .hset(
+            record_key(store, &c.delivery.delivery_id),
+            "attempt",
+            c.attempts + 1,
+        )
+        .ignore()
+        .hset(
+            record_key(store, &c.delivery.delivery_id),
+            "state",
+            "retrying",
+        )
+        .ignore()
+        .zadd(due_key(store), &c.member, due)
+        .ignore()
+        .query_async::<()>(&mut conn)
+        .await
+}
+
+/// Finishes a delivery in `state` (delivered, failed, dead): no longer due, remembered 7 days.
+pub async fn finish(store: &Store, c: &Claimed, state: &str) -> ::redis::RedisResult<()> {
+    let key = record_key(store, &c.delivery.delivery_id);
+    let mut conn = store.conn().await?;
+    ::redis::pipe()
+        .atomic()
+        .hset(&key, "attempt", c.attempts + 1)
+        .ignore()
+        .hset(&key, "state", state)
+        .ignore()
+        .hdel(&key, "src_payload")
+        .ignore()
+        .expire(&key, DONE_TTL_SECS)
+        .ignore()
+        .zrem(due_key(store), &c.member)
+        .ignore()
+        .query_async::<()>(&mut conn)
+        .await
+}
