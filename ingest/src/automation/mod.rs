@@ -6,6 +6,9 @@
 pub mod rules;
 pub mod webhooks;
 
+#[cfg(test)]
+mod tests;
+
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
