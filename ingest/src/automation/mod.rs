@@ -9,10 +9,16 @@ pub mod webhooks;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Json;
 use axum::Router;
-use serde_json::Value;
+use opsmantik_runtime::automation::{self, Kind};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
 
 use crate::app::state::AppState;
 use crate::audit;
@@ -101,4 +107,70 @@ async fn record(state: &AppState, key: &KeyRecord, action: &str, detail: Value) 
         detail,
     )
     .await;
+}
+
+fn noun(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Webhook => "webhook",
+        Kind::Rule => "rule",
+    }
+}
+
+/// The record `id` of `site`, or 404.
+async fn find<T: DeserializeOwned>(
+    state: &AppState,
+    kind: Kind,
+    site: &str,
+    id: &str,
+) -> Result<T, ApiError> {
+    automation::get(&state.redis, kind, site, id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| not_found(noun(kind)))
+}
+
+/// The key's site's records of `kind` (`read` scope; `project_id`, when given, must be that site), each
+/// through `view`, oldest first, under `field`.
+async fn listed<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    kind: Kind,
+    created: fn(&T) -> i64,
+    view: fn(&T) -> Value,
+) -> Result<Response, ApiError> {
+    let key = key(state, headers, Scope::Read).await?;
+    check_project(&key, q.get("project_id"))?;
+    let mut records: Vec<T> = automation::list(&state.redis, kind, &key.site)
+        .await
+        .map_err(store_error)?;
+    records.sort_by_key(created);
+    let shown: Vec<Value> = records.iter().map(view).collect();
+    let field = format!("{}s", noun(kind));
+    Ok(Json(json!({ field: shown })).into_response())
+}
+
+/// Deletes the key's site's record `id` of `kind` (`ingest` scope), audited.
+async fn remove(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: Kind,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let key = key(state, headers, Scope::Ingest).await?;
+    if !automation::delete(&state.redis, kind, &key.site, id)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(not_found(noun(kind)));
+    }
+    let what = noun(kind);
+    record(
+        state,
+        &key,
+        &format!("{what}_deleted"),
+        json!({ format!("{what}_id"): id }),
+    )
+    .await;
+    Ok(Json(json!({ "id": id, "deleted": true })).into_response())
 }

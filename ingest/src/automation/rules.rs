@@ -13,7 +13,7 @@ use opsmantik_rules::conditions::Conditions;
 use opsmantik_runtime::automation::{self, Action, Kind, Rule, Webhook};
 use serde_json::{json, Map, Value};
 
-use super::{body_object, check_project, invalid, key, not_found, record, store_error};
+use super::{body_object, find, invalid, key, listed, record, remove, store_error};
 use crate::app::state::AppState;
 use crate::auth::keys::Scope;
 use crate::http::error::ApiError;
@@ -119,21 +119,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let key = key(&state, &headers, Scope::Read).await?;
-    check_project(&key, q.get("project_id"))?;
-    let mut rules: Vec<Rule> = automation::list(&state.redis, Kind::Rule, &key.site)
-        .await
-        .map_err(store_error)?;
-    rules.sort_by_key(|r| r.created_at);
-    let shown: Vec<Value> = rules.iter().map(view).collect();
-    Ok(Json(json!({ "rules": shown })).into_response())
-}
-
-async fn find(state: &AppState, site: &str, id: &str) -> Result<Rule, ApiError> {
-    automation::get(&state.redis, Kind::Rule, site, id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| not_found("rule"))
+    listed::<Rule>(&state, &headers, &q, Kind::Rule, |r| r.created_at, view).await
 }
 
 /// `GET /api/v1/rules/{id}`.
@@ -143,7 +129,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let key = key(&state, &headers, Scope::Read).await?;
-    Ok(Json(view(&find(&state, &key.site, &id).await?)).into_response())
+    let rule: Rule = find(&state, Kind::Rule, &key.site, &id).await?;
+    Ok(Json(view(&rule)).into_response())
 }
 
 async fn apply(
@@ -186,7 +173,7 @@ pub async fn patch(
 ) -> Result<Response, ApiError> {
     let key = key(&state, &headers, Scope::Ingest).await?;
     let m = body_object(&body)?;
-    let mut rule = find(&state, &key.site, &id).await?;
+    let mut rule: Rule = find(&state, Kind::Rule, &key.site, &id).await?;
     apply(&state, &key.site, &mut rule, &m).await?;
     rule.version += 1;
     rule.updated_at = opsmantik_runtime::now_ms();
@@ -209,13 +196,5 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let key = key(&state, &headers, Scope::Ingest).await?;
-    if !automation::delete(&state.redis, Kind::Rule, &key.site, &id)
-        .await
-        .map_err(store_error)?
-    {
-        return Err(not_found("rule"));
-    }
-    record(&state, &key, "rule_deleted", json!({ "rule_id": id })).await;
-    Ok(Json(json!({ "id": id, "deleted": true })).into_response())
+    remove(&state, &headers, Kind::Rule, &id).await
 }

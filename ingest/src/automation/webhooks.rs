@@ -11,7 +11,7 @@ use opsmantik_runtime::automation::{self, Kind, Webhook};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body_object, check_project, invalid, key, not_found, record, store_error, D};
+use super::{body_object, find, invalid, key, listed, record, remove, store_error, D};
 use crate::app::state::AppState;
 use crate::auth::keys::Scope;
 use crate::http::error::ApiError;
@@ -97,21 +97,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let key = key(&state, &headers, Scope::Read).await?;
-    check_project(&key, q.get("project_id"))?;
-    let mut hooks: Vec<Webhook> = automation::list(&state.redis, Kind::Webhook, &key.site)
-        .await
-        .map_err(store_error)?;
-    hooks.sort_by_key(|h| h.created_at);
-    let shown: Vec<Value> = hooks.iter().map(view).collect();
-    Ok(Json(json!({ "webhooks": shown })).into_response())
-}
-
-async fn find(state: &AppState, site: &str, id: &str) -> Result<Webhook, ApiError> {
-    automation::get(&state.redis, Kind::Webhook, site, id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| not_found("webhook"))
+    listed::<Webhook>(&state, &headers, &q, Kind::Webhook, |w| w.created_at, view).await
 }
 
 /// `GET /api/v1/webhooks/{id}`.
@@ -121,7 +107,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let key = key(&state, &headers, Scope::Read).await?;
-    Ok(Json(view(&find(&state, &key.site, &id).await?)).into_response())
+    let hook: Webhook = find(&state, Kind::Webhook, &key.site, &id).await?;
+    Ok(Json(view(&hook)).into_response())
 }
 
 /// `DELETE /api/v1/webhooks/{id}`: rules naming it skip it from then on.
@@ -130,15 +117,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let key = key(&state, &headers, Scope::Ingest).await?;
-    if !automation::delete(&state.redis, Kind::Webhook, &key.site, &id)
-        .await
-        .map_err(store_error)?
-    {
-        return Err(not_found("webhook"));
-    }
-    record(&state, &key, "webhook_deleted", json!({ "webhook_id": id })).await;
-    Ok(Json(json!({ "id": id, "deleted": true })).into_response())
+    remove(&state, &headers, Kind::Webhook, &id).await
 }
 
 /// The delivery log's query.
@@ -174,7 +153,7 @@ pub async fn deliveries(
     Query(q): Query<LogQuery>,
 ) -> Result<Response, ApiError> {
     let key = key(&state, &headers, Scope::Read).await?;
-    find(&state, &key.site, &id).await?;
+    find::<Webhook>(&state, Kind::Webhook, &key.site, &id).await?;
     let status = q.status.filter(|s| !s.is_empty());
     if status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
         return Err(invalid(
