@@ -174,3 +174,19 @@ async fn remove(
     .await;
     Ok(Json(json!({ "id": id, "deleted": true })).into_response())
 }
+
+/// Stores a new record of `kind` for the key's site, audited; 201 with `shown`.
+async fn created<T: serde::Serialize>(
+    state: &AppState,
+    key: &KeyRecord,
+    kind: Kind,
+    (id, new): (&str, &T),
+    detail: Value,
+    shown: Value,
+) -> Result<Response, ApiError> {
+    automation::put(&state.redis, kind, &key.site, id, new)
+        .await
+        .map_err(store_error)?;
+    record(state, key, &format!("{}_created", noun(kind)), detail).await;
+    Ok((StatusCode::CREATED, Json(shown)).into_response())
+}

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use opsmantik_rules::conditions::Conditions;
 use opsmantik_runtime::automation::{self, Action, Kind, Rule, Webhook};
 use serde_json::{json, Map, Value};
 
-use super::{body_object, find, invalid, key, listed, record, remove, store_error};
+use super::{body_object, created, find, invalid, key, listed, record, remove, store_error};
 use crate::app::state::AppState;
 use crate::auth::keys::Scope;
 use crate::http::error::ApiError;
@@ -100,17 +100,16 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    automation::put(&state.redis, Kind::Rule, &rule.site, &rule.id, &rule)
-        .await
-        .map_err(store_error)?;
-    record(
+    let detail = json!({ "rule_id": rule.id, "name": rule.name });
+    created(
         &state,
         &key,
-        "rule_created",
-        json!({ "rule_id": rule.id, "name": rule.name }),
+        Kind::Rule,
+        (&rule.id, &rule),
+        detail,
+        view(&rule),
     )
-    .await;
-    Ok((StatusCode::CREATED, Json(view(&rule))).into_response())
+    .await
 }
 
 /// `GET /api/v1/rules?project_id`.

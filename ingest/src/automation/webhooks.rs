@@ -4,14 +4,14 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use opsmantik_runtime::automation::{self, Kind, Webhook};
+use opsmantik_runtime::automation::{Kind, Webhook};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body_object, find, invalid, key, listed, record, remove, store_error, D};
+use super::{body_object, created, find, invalid, key, listed, remove, D};
 use crate::app::state::AppState;
 use crate::auth::keys::Scope;
 use crate::http::error::ApiError;
@@ -78,17 +78,16 @@ pub async fn create(
         secret: secret.to_string(),
         created_at: opsmantik_runtime::now_ms(),
     };
-    automation::put(&state.redis, Kind::Webhook, &hook.site, &hook.id, &hook)
-        .await
-        .map_err(store_error)?;
-    record(
+    let detail = json!({ "webhook_id": hook.id, "url": hook.url });
+    created(
         &state,
         &key,
-        "webhook_created",
-        json!({ "webhook_id": hook.id, "url": hook.url }),
+        Kind::Webhook,
+        (&hook.id, &hook),
+        detail,
+        view(&hook),
     )
-    .await;
-    Ok((StatusCode::CREATED, Json(view(&hook))).into_response())
+    .await
 }
 
 /// `GET /api/v1/webhooks?project_id`.
