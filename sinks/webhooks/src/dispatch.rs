@@ -64,7 +64,7 @@ impl Dispatcher {
                 () = me.wake.notified() => {}
             }
             while tasks.try_join_next().is_some() {}
-            if let Err(e) = me.round(&slots, &mut tasks).await {
+            if let Err(e) = me.round(&slots, &mut tasks, &shutdown).await {
                 tracing::warn!(error = %e, "dispatch round failed; retrying");
             }
         }
@@ -75,6 +75,7 @@ impl Dispatcher {
         self: &Arc<Self>,
         slots: &Arc<Mutex<Slots>>,
         tasks: &mut tokio::task::JoinSet<()>,
+        shutdown: &CancellationToken,
     ) -> redis::RedisResult<()> {
         let now = now_ms();
         let lease_until =
@@ -94,9 +95,9 @@ impl Dispatcher {
                 continue;
             };
             take(slots, &webhook, 1);
-            let (me, slots) = (self.clone(), slots.clone());
+            let (me, slots, shutdown) = (self.clone(), slots.clone(), shutdown.clone());
             tasks.spawn(async move {
-                me.attempt(claimed).await;
+                me.attempt(claimed, &shutdown).await;
                 take(&slots, &webhook, -1);
                 me.wake.notify_one();
             });
@@ -104,8 +105,9 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// One attempt of `c`, and what follows from it.
-    async fn attempt(&self, c: Claimed) {
+    /// One attempt of `c`, and what follows from it. If its state cannot be stored before shutdown, the lease
+    /// runs out and the delivery is sent again (at least once).
+    async fn attempt(&self, c: Claimed, shutdown: &CancellationToken) {
         let d = &c.delivery;
         let hook: Option<Webhook> = automation::get(
             &self.store,
@@ -152,7 +154,7 @@ impl Dispatcher {
         let applied = Backoff::default()
             .retry(
                 "redis",
-                &CancellationToken::new(),
+                shutdown,
                 || {},
                 || async {
                     match next {
