@@ -33,7 +33,12 @@ const MAX_ACK: usize = 1000;
 pub struct SiteParam {
     #[serde(rename = "siteId")]
     site_id: Option<String>,
+    /// `GET /api/oci/export` only: a batch exported before, to download again.
+    batch: Option<String>,
 }
+
+/// How far back a batch can be downloaded again.
+const REDOWNLOAD_DAYS: i64 = 31;
 
 async fn site_of(
     state: &AppState,
@@ -98,6 +103,9 @@ pub async fn csv(
     Query(q): Query<SiteParam>,
 ) -> Result<Response, ApiError> {
     let site = site_of(&state, &who, q.site_id.as_deref()).await?;
+    if let Some(batch) = q.batch.filter(|b| !b.is_empty()) {
+        return again(&state, &site, &batch).await;
+    }
     let (rows, skipped) = selection(&state, &site).await?;
     let (calls, conversions): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
     let (stored, batch) = mark_uploaded(&state, &who, &site, calls).await?;
@@ -106,7 +114,38 @@ pub async fn csv(
         .into_iter()
         .filter(|c| stored.contains(&c.call_id))
         .collect();
-    let mut response = oci::csv(&exported).into_response();
+    Ok(csv_file(&site, &exported, skipped, &batch))
+}
+
+/// `GET /api/oci/export?siteId&batch=<id>`: a batch of the last 31 days again (a download that was lost);
+/// marks nothing. 404 for a batch the site does not have.
+async fn again(state: &AppState, site: &Site, batch: &str) -> Result<Response, ApiError> {
+    let now = opsmantik_runtime::now_ms();
+    let window = (now - REDOWNLOAD_DAYS * 86_400_000, now + 1);
+    let calls = state
+        .stores
+        .calls
+        .confirmed_between(&site.public_id, window)
+        .await?;
+    let rows: Vec<Conversion> = calls
+        .iter()
+        .filter(|c| c.oci_batch_id.as_deref() == Some(batch))
+        .filter_map(|c| oci::conversion(c, site))
+        .collect();
+    if rows.is_empty() {
+        return Err(ApiError::new(
+            crate::http::error::Shape::Control,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such export batch in the last 31 days",
+        ));
+    }
+    Ok(csv_file(site, &rows, 0, batch))
+}
+
+/// The CSV answer with its headers.
+fn csv_file(site: &Site, rows: &[Conversion], skipped: usize, batch: &str) -> Response {
+    let mut response = oci::csv(rows).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -123,11 +162,11 @@ pub async fn csv(
         "x-opsmantik-skipped-no-click-id",
         HeaderValue::from(skipped),
     );
-    h.insert("x-opsmantik-exported", HeaderValue::from(exported.len()));
-    if let Ok(v) = HeaderValue::from_str(&batch) {
+    h.insert("x-opsmantik-exported", HeaderValue::from(rows.len()));
+    if let Ok(v) = HeaderValue::from_str(batch) {
         h.insert("x-opsmantik-batch-id", v);
     }
-    Ok(response)
+    response
 }
 
 /// `GET /api/oci/export-batch?siteId`: the same selection as JSON; changes nothing.
