@@ -254,6 +254,7 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         ("POST", "/api/customers/invite-audit") => (row.path.clone(), Some(json!({ "siteId": a }))),
         ("GET", "/api/stats/realtime") => (format!("/api/stats/realtime?siteId={a}"), None),
         ("GET", "/api/calls") => (format!("/api/calls?siteId={a}"), None),
+        ("GET", "/api/stats/reconcile") => (format!("/api/stats/reconcile?siteId={a}"), None),
         ("POST", "/api/intents/{id}/status") => (
             format!("/api/intents/{}/status", queued_call(w, n).await?),
             Some(json!({ "status": "qualified" })),

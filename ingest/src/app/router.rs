@@ -65,6 +65,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/api/v1/events/stats", get(analytics::handlers::stats))
         .route("/api/stats/realtime", get(analytics::site_stats::realtime))
+        .route("/api/stats/reconcile", get(analytics::reconcile::get))
         .route("/api/sites/{id}/status", get(analytics::site_stats::status))
         .route(
             "/api/auth/request-code",

@@ -7,7 +7,7 @@
 //!   (`default_deal_value × lead_score / 100`, to the cent); 0 when the site has none.
 //! - Time: the confirmation, `YYYY-MM-DD HH:MM:SS+00:00` (UTC).
 
-use chrono::{NaiveTime, TimeZone};
+use opsmantik_runtime::overlay::{day_bounds, local_day};
 use opsmantik_runtime::sites::{Site, DEFAULT_CONVERSION_NAME};
 use opsmantik_schemas::CallRecord;
 use serde::Serialize;
@@ -34,17 +34,8 @@ pub struct Conversion {
 
 /// `[start, end)` in ms of the local day of `now_ms` in `tz` (UTC when the zone is unknown).
 pub fn day_window(now_ms: i64, tz: &str) -> (i64, i64) {
-    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-    let utc = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    let day = utc.with_timezone(&zone).date_naive();
-    let start_of = |d: chrono::NaiveDate| {
-        // The first instant of the day (a zone that skips midnight starts it later).
-        zone.from_local_datetime(&d.and_time(NaiveTime::MIN))
-            .earliest()
-            .map_or(now_ms, |t| t.timestamp_millis())
-    };
-    let next = day.succ_opt().unwrap_or(day);
-    (start_of(day), start_of(next))
+    let day = local_day(now_ms, tz);
+    day_bounds(&day, tz).unwrap_or((now_ms, now_ms + 1))
 }
 
 /// The value of a conversion (see the module doc).

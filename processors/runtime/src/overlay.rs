@@ -31,6 +31,19 @@ pub fn local_day(ms: i64, tz: &str) -> String {
     }
 }
 
+/// `[start, end)` in ms of local day `day` (`YYYY-MM-DD`) in time zone `tz` (UTC when the zone is unknown);
+/// `None` for a day that is not a date. A zone that skips midnight starts the day at its first instant.
+pub fn day_bounds(day: &str, tz: &str) -> Option<(i64, i64)> {
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    let start_of = |d: chrono::NaiveDate| {
+        zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.timestamp_millis())
+    };
+    Some((start_of(date)?, start_of(date.succ_opt()?)?))
+}
+
 /// The Redis key of one metric.
 pub fn key(store: &Store, site: &str, day: &str, metric: &str) -> String {
     store.site_key("overlay", site, &format!("{day}:{metric}"))
@@ -81,5 +94,12 @@ mod tests {
         assert_eq!(local_day(ms, "Europe/Istanbul"), "2026-01-02");
         assert_eq!(local_day(ms, "UTC"), "2026-01-01");
         assert_eq!(local_day(ms, "Not/AZone"), "2026-01-01");
+        let (start, end) = day_bounds("2026-01-02", "Europe/Istanbul").unwrap();
+        assert!((start..end).contains(&ms) && end - start == 86_400_000);
+        assert_eq!(
+            day_bounds("2026-01-01", "UTC"),
+            Some((1_767_225_600_000, 1_767_312_000_000))
+        );
+        assert_eq!(day_bounds("2026-13-01", "UTC"), None);
     }
 }
