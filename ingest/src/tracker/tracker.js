@@ -64,6 +64,8 @@
     var started = new Date();
     session = { sid: uuid(), sm: started.toISOString().slice(0, 8) + '01', active: 0, attr: {} };
   }
+  session.attr = session.attr || {};
+  session.active = session.active || 0;
   var params = new URL(w.location.href).searchParams;
   ATTRIBUTION.forEach(function (k) { if (params.get(k)) session.attr[k] = params.get(k); });
   function saveSession() { if (tab()) write(tab(), sessionKey, session); }
