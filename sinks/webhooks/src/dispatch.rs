@@ -23,6 +23,8 @@ use crate::DeliveryConfig;
 
 /// Most due deliveries looked at per round.
 const ROUND: usize = 500;
+/// How long a due delivery of an endpoint with no free slot steps back.
+const DEFER_MS: i64 = 1_000;
 
 /// Everything an attempt needs.
 #[allow(missing_debug_implementations)] // the sender has no useful Debug
@@ -80,20 +82,23 @@ impl Dispatcher {
         let now = now_ms();
         let lease_until =
             now + 2 * i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX / 4) + 5_000;
-        for member in queue::due(&self.store, now, ROUND).await? {
-            let webhook = webhook_of(&member).to_string();
-            {
-                let s = slots.lock().unwrap_or_else(|e| e.into_inner());
-                if s.total >= self.config.max_in_flight {
-                    break;
-                }
-                if s.per_webhook.get(&webhook).copied().unwrap_or(0) >= self.config.per_endpoint {
-                    continue;
-                }
-            }
+        let due = queue::due(&self.store, now, ROUND).await?;
+        let (claim, defer) = {
+            let s = slots.lock().unwrap_or_else(|e| e.into_inner());
+            plan(
+                &due,
+                &s,
+                self.config.per_endpoint,
+                self.config.max_in_flight,
+            )
+        };
+        // Deliveries of a busy endpoint step back, so they never hide other endpoints' due deliveries.
+        queue::defer(&self.store, &defer, now, now + DEFER_MS).await?;
+        for member in claim {
             let Some(claimed) = queue::claim(&self.store, &member, now, lease_until).await? else {
                 continue;
             };
+            let webhook = webhook_of(&member).to_string();
             take(slots, &webhook, 1);
             let (me, slots, shutdown) = (self.clone(), slots.clone(), shutdown.clone());
             tasks.spawn(async move {
@@ -197,6 +202,33 @@ impl Dispatcher {
     }
 }
 
+/// Which of the `due` members (soonest first) to claim now — as many as the endpoints' free slots and the
+/// global cap allow — and which to defer: those of endpoints with no slot left.
+fn plan(
+    due: &[String],
+    slots: &Slots,
+    per_endpoint: usize,
+    max_total: usize,
+) -> (Vec<String>, Vec<String>) {
+    let (mut claim, mut defer) = (Vec::new(), Vec::new());
+    let mut busy: HashMap<&str, usize> = HashMap::new();
+    let mut total = slots.total;
+    for member in due {
+        let webhook = webhook_of(member);
+        let used = busy
+            .entry(webhook)
+            .or_insert_with(|| slots.per_webhook.get(webhook).copied().unwrap_or(0));
+        if *used >= per_endpoint {
+            defer.push(member.clone());
+        } else if total < max_total {
+            *used += 1;
+            total += 1;
+            claim.push(member.clone());
+        }
+    }
+    (claim, defer)
+}
+
 fn take(slots: &Mutex<Slots>, webhook: &str, delta: isize) {
     let mut s = slots.lock().unwrap_or_else(|e| e.into_inner());
     let n = s.per_webhook.entry(webhook.to_string()).or_default();
@@ -268,6 +300,32 @@ mod tests {
             first_at,
             source: queue::Source::default(),
         }
+    }
+
+    #[test]
+    fn a_busy_endpoint_steps_back_and_never_hides_the_others() {
+        let mut due: Vec<String> = (0..600).map(|i| format!("dead|d{i}")).collect();
+        due.push("healthy|h1".into());
+        let slots = Slots::default();
+        let (claim, defer) = plan(&due, &slots, 4, 256);
+        assert_eq!(
+            claim.len(),
+            5,
+            "4 of the dead endpoint, and the healthy one: {claim:?}"
+        );
+        assert!(claim.contains(&"healthy|h1".to_string()));
+        assert_eq!(defer.len(), 596);
+        let mut full = Slots::default();
+        full.per_webhook.insert("dead".into(), 4);
+        full.total = 4;
+        let (claim, _) = plan(&due, &full, 4, 256);
+        assert_eq!(claim, ["healthy|h1"]);
+        let (claim, defer) = plan(&due, &Slots::default(), 4, 2);
+        assert_eq!(
+            (claim.len(), defer.len()),
+            (2, 0),
+            "at the global cap nothing more is claimed; nothing is blocked by its endpoint"
+        );
     }
 
     #[test]

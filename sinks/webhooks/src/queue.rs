@@ -21,7 +21,7 @@ redis.call('HSET', KEYS[1], 'record', ARGV[1], 'attempt', 0, 'state', 'queued', 
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1";
 
-/// Claims a member still due at ARGV[1] until ARGV[2]; 1 when claimed.
+/// Moves a member still due at ARGV[1] to ARGV[2] (a claim's lease, or a deferral); 1 when moved.
 const CLAIM: &str = "local s = redis.call('ZSCORE', KEYS[1], ARGV[3])
 if s and tonumber(s) <= tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
@@ -158,6 +158,32 @@ pub async fn claim(
             payload: fields.get("src_payload").cloned().unwrap_or_default(),
         },
     }))
+}
+
+/// Moves `members` still due at `now` to `until` (a busy endpoint's deliveries step back; a member another
+/// dispatcher claimed meanwhile is left alone). One pipelined round trip.
+pub async fn defer(
+    store: &Store,
+    members: &[String],
+    now: i64,
+    until: i64,
+) -> ::redis::RedisResult<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = ::redis::pipe();
+    for m in members {
+        pipe.cmd("EVAL")
+            .arg(CLAIM)
+            .arg(1)
+            .arg(due_key(store))
+            .arg(now)
+            .arg(until)
+            .arg(m)
+            .ignore();
+    }
+    let mut c = store.conn().await?;
+    pipe.query_async::<()>(&mut c).await
 }
 
 /// Records an attempt that will be tried again at `due`.
