@@ -18,9 +18,6 @@ use crate::http::error::ApiError;
 use crate::http::fields;
 use crate::http::reply::{object, ok};
 
-/// Currency of a seal when neither the request nor the site names one.
-const FALLBACK_CURRENCY: &str = "TRY";
-
 fn lead_score(m: &Map<String, Value>) -> Result<Option<i32>, ApiError> {
     match m.get("lead_score") {
         None | Some(Value::Null) => Ok(None),
@@ -115,14 +112,15 @@ pub async fn seal(
         json!({ "success": true, "call": {
             "id": call.call_id, "version": call.version, "sale_amount": call.sale_amount,
             "currency": call.currency, "status": call.status,
-            "confirmed_at": call.confirmed_at.map(super::queue::iso),
+            "confirmed_at": call.confirmed_at.map(opsmantik_runtime::iso_ms),
         }}),
     ))
 }
 
+/// The site's currency, else the default (TRY).
 fn site_currency(currency: &str) -> String {
     if currency.is_empty() {
-        FALLBACK_CURRENCY.into()
+        opsmantik_runtime::sites::DEFAULT_CURRENCY.into()
     } else {
         currency.to_string()
     }

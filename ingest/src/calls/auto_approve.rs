@@ -14,7 +14,6 @@ use opsmantik_schemas::CallRecord;
 use serde_json::{json, Value};
 
 use super::change;
-use super::queue::iso;
 use super::store::SessionFacts;
 use super::workflow::{self, Change, SEALED};
 use crate::app::state::AppState;
@@ -75,7 +74,7 @@ pub fn approve(call: &CallRecord, params: Params, change: &Change<'_>) -> CallRe
     n.oci_status = Some(SEALED.into());
     n.lead_reasons.push(format!(
         "auto_approved:{}:min_age_hours={}:limit={}",
-        iso(change.at),
+        opsmantik_runtime::iso_ms(change.at),
         params.min_age_hours,
         params.limit
     ));

@@ -61,31 +61,36 @@ pub async fn one<F>(
 where
     F: Fn(&CallRecord, &Site) -> Result<CallRecord, ApiError>,
 {
-    let mut current = 0;
+    let Some(mut call) = state.stores.calls.get(id).await? else {
+        return Err(not_found());
+    };
+    // A call never changes site: its access is checked once, whatever the re-reads.
+    let site = access::site(state, who, &call.site, Need::EDIT)
+        .await
+        .map_err(|e| match ApiError::from(e) {
+            refusal if refusal.status == StatusCode::NOT_FOUND => not_found(),
+            refusal => refusal,
+        })?;
     for _ in 0..MAX_RACES {
-        let Some(call) = state.stores.calls.get(id).await? else {
-            return Err(not_found());
-        };
-        let site = access::site(state, who, &call.site, Need::EDIT)
-            .await
-            .map_err(|e| match ApiError::from(e) {
-                refusal if refusal.status == StatusCode::NOT_FOUND => not_found(),
-                refusal => refusal,
-            })?;
         if expected.is_some_and(|v| v != call.version) {
             return Err(conflict(call.version));
         }
         let next = rule(&call, &site)?;
-        match state.stores.calls.replace(call.version, &next).await? {
-            Ok(()) => {
-                publish(state, &[(call.clone(), next.clone())]).await?;
-                audit_change(state, who, action, &site, &call, &next).await;
-                return Ok((next, site));
-            }
-            Err(version) => current = version,
+        if state
+            .stores
+            .calls
+            .replace(call.version, &next)
+            .await?
+            .is_ok()
+        {
+            publish(state, &[(call.clone(), next.clone())]).await?;
+            audit_change(state, who, action, &site, &call, &next).await;
+            return Ok((next, site));
         }
+        // Changed in between: re-read and apply the rule to what it is now.
+        call = state.stores.calls.get(id).await?.ok_or_else(not_found)?;
     }
-    Err(conflict(current))
+    Err(conflict(call.version))
 }
 
 /// Stores many changes (`(current, next)` pairs) for `who`'s `action` on `site`: each by compare-and-set

@@ -86,7 +86,7 @@ pub fn conversion(call: &CallRecord, site: &Site) -> Option<Conversion> {
         conversion_time: at.format("%Y-%m-%d %H:%M:%S+00:00").to_string(),
         value: value(call, site),
         currency: if currency.is_empty() {
-            "TRY".into()
+            opsmantik_runtime::sites::DEFAULT_CURRENCY.into()
         } else {
             currency
         },

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use opsmantik_runtime::iso_ms;
 use opsmantik_schemas::CallRecord;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -39,13 +40,6 @@ pub struct Params {
     cursor: Option<String>,
 }
 
-/// `ms` as RFC 3339 UTC with milliseconds.
-pub fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// A call as the queue shows it, with its matched session when known.
 pub fn view(c: &CallRecord, session: Option<&SessionFacts>) -> Value {
     let ctx = c.context.clone().unwrap_or_default();
@@ -55,8 +49,8 @@ pub fn view(c: &CallRecord, session: Option<&SessionFacts>) -> Value {
         "lead_score": c.lead_score, "lead_reasons": c.lead_reasons,
         "sale_amount": c.sale_amount, "currency": c.currency,
         "gclid": c.gclid, "wbraid": c.wbraid, "gbraid": c.gbraid,
-        "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
-        "confirmed_at": c.confirmed_at.map(iso), "cancelled_at": c.cancelled_at.map(iso),
+        "created_at": iso_ms(c.created_at), "updated_at": iso_ms(c.updated_at),
+        "confirmed_at": c.confirmed_at.map(iso_ms), "cancelled_at": c.cancelled_at.map(iso_ms),
         "confirmed_by": c.confirmed_by, "oci_status": c.oci_status, "oci_batch_id": c.oci_batch_id,
         "click": { "page_url": ctx.page_url, "intent_stamp": ctx.intent_stamp, "user_agent": ctx.user_agent },
         "session_id": c.session_id,
@@ -66,7 +60,7 @@ pub fn view(c: &CallRecord, session: Option<&SessionFacts>) -> Value {
                      "term": s.utm_term, "content": s.utm_content },
             "gclid": s.gclid, "wbraid": s.wbraid, "gbraid": s.gbraid,
             "device": s.device, "browser": s.browser, "os": s.os, "geo_country": s.geo_country,
-            "started_at": iso(i64::from(s.started_at) * 1000), "pageviews": s.pageviews,
+            "started_at": iso_ms(i64::from(s.started_at) * 1000), "pageviews": s.pageviews,
             "events": s.events, "active_sec": s.active_sec,
         })),
     })

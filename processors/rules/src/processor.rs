@@ -45,12 +45,6 @@ pub fn delivery_id(event: &str, rule: &str, webhook: &str) -> String {
     .to_string()
 }
 
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The deliveries `event` makes on `site` (its metadata parsed once, whatever the number of rules).
 pub fn deliveries(site: &SiteRules, event: &ProductEvent, now_ms: i64) -> Vec<WebhookDelivery> {
     let metadata: Value = serde_json::from_str(&event.metadata_json).unwrap_or(Value::Null);
@@ -70,7 +64,7 @@ pub fn deliveries(site: &SiteRules, event: &ProductEvent, now_ms: i64) -> Vec<We
                 event_id: &event.event_id,
                 event_name: &event.event_name,
                 user_id: &event.user_id,
-                timestamp: iso(event.timestamp),
+                timestamp: opsmantik_runtime::iso_ms(event.timestamp),
                 metadata: &metadata,
             };
             let Ok((body, signature)) = signed_body(&payload, &hook.secret) else {

@@ -38,6 +38,13 @@ pub fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// `ms` (since the Unix epoch) as RFC 3339 UTC with milliseconds (`2026-01-30T10:00:00.000Z`).
+pub fn iso_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -94,11 +94,8 @@ impl Dispatcher {
         };
         // Deliveries of a busy endpoint step back, so they never hide other endpoints' due deliveries.
         queue::defer(&self.store, &defer, now, now + DEFER_MS).await?;
-        for member in claim {
-            let Some(claimed) = queue::claim(&self.store, &member, now, lease_until).await? else {
-                continue;
-            };
-            let webhook = webhook_of(&member).to_string();
+        for claimed in queue::claim_all(&self.store, &claim, now, lease_until).await? {
+            let webhook = webhook_of(&claimed.member).to_string();
             take(slots, &webhook, 1);
             let (me, slots, shutdown) = (self.clone(), slots.clone(), shutdown.clone());
             tasks.spawn(async move {

@@ -7,6 +7,8 @@
 //! `webhook_delivery:<delivery>` (hash: `record` JSON, `attempt`, `state`, `first_at`, the Kafka source for the
 //! dead-letter topic). A finished delivery's hash stays 7 days, so a replayed record is not sent again.
 
+use std::collections::HashMap;
+
 use ::redis::AsyncCommands;
 use opsmantik_runtime::redis::Store;
 use opsmantik_schemas::WebhookDelivery;
@@ -111,29 +113,46 @@ pub async fn due(store: &Store, now: i64, n: usize) -> ::redis::RedisResult<Vec<
         .await
 }
 
-/// Claims `member` until `lease_until`, with its record; `None` when another dispatcher has it or it is gone.
-pub async fn claim(
+/// Moves each of `members` still due at `now` to `until` (one pipelined round trip); whether each moved.
+/// A claim's lease and a busy endpoint's deferral; a member another dispatcher moved meanwhile is left alone.
+async fn move_due(
     store: &Store,
-    member: &str,
+    members: &[String],
     now: i64,
-    lease_until: i64,
-) -> ::redis::RedisResult<Option<Claimed>> {
-    let mut c = store.conn().await?;
-    let claimed: i64 = ::redis::cmd("EVAL")
-        .arg(CLAIM)
-        .arg(1)
-        .arg(due_key(store))
-        .arg(now)
-        .arg(lease_until)
-        .arg(member)
-        .query_async(&mut c)
-        .await?;
-    if claimed == 0 {
-        return Ok(None);
+    until: i64,
+) -> ::redis::RedisResult<Vec<bool>> {
+    if members.is_empty() {
+        return Ok(Vec::new());
     }
-    let delivery = member.split_once('|').map_or("", |(_, d)| d);
-    let fields: std::collections::HashMap<String, Vec<u8>> =
-        c.hgetall(record_key(store, delivery)).await?;
+    let mut pipe = ::redis::pipe();
+    for m in members {
+        pipe.cmd("EVAL")
+            .arg(CLAIM)
+            .arg(1)
+            .arg(due_key(store))
+            .arg(now)
+            .arg(until)
+            .arg(m);
+    }
+    let mut c = store.conn().await?;
+    let moved: Vec<i64> = pipe.query_async(&mut c).await?;
+    Ok(moved.into_iter().map(|m| m == 1).collect())
+}
+
+/// Defers `members` still due at `now` to `until`.
+pub async fn defer(
+    store: &Store,
+    members: &[String],
+    now: i64,
+    until: i64,
+) -> ::redis::RedisResult<()> {
+    move_due(store, members, now, until).await.map(drop)
+}
+
+fn claimed(
+    member: &str,
+    fields: &HashMap<String, Vec<u8>>,
+) -> Result<Option<Claimed>, ::redis::RedisError> {
     let text = |k: &str| {
         fields
             .get(k)
@@ -141,14 +160,11 @@ pub async fn claim(
             .unwrap_or_default()
     };
     let Some(record) = fields.get("record") else {
-        // The hash expired or was never written: nothing to send.
-        let _: () = c.zrem(due_key(store), member).await?;
         return Ok(None);
     };
-    let delivery: WebhookDelivery = serde_json::from_slice(record).map_err(encoding)?;
     Ok(Some(Claimed {
         member: member.to_string(),
-        delivery,
+        delivery: serde_json::from_slice(record).map_err(encoding)?,
         attempts: text("attempt").parse().unwrap_or(0),
         first_at: text("first_at").parse().unwrap_or(0),
         source: Source {
@@ -160,30 +176,39 @@ pub async fn claim(
     }))
 }
 
-/// Moves `members` still due at `now` to `until` (a busy endpoint's deliveries step back; a member another
-/// dispatcher claimed meanwhile is left alone). One pipelined round trip.
-pub async fn defer(
+/// Claims `members` until `lease_until`, with their records, in two pipelined round trips; those another
+/// dispatcher has are left out, and those whose record is gone (expired) leave the schedule.
+pub async fn claim_all(
     store: &Store,
     members: &[String],
     now: i64,
-    until: i64,
-) -> ::redis::RedisResult<()> {
-    if members.is_empty() {
-        return Ok(());
+    lease_until: i64,
+) -> ::redis::RedisResult<Vec<Claimed>> {
+    let won: Vec<&String> = members
+        .iter()
+        .zip(move_due(store, members, now, lease_until).await?)
+        .filter_map(|(m, moved)| moved.then_some(m))
+        .collect();
+    if won.is_empty() {
+        return Ok(Vec::new());
     }
     let mut pipe = ::redis::pipe();
-    for m in members {
-        pipe.cmd("EVAL")
-            .arg(CLAIM)
-            .arg(1)
-            .arg(due_key(store))
-            .arg(now)
-            .arg(until)
-            .arg(m)
-            .ignore();
+    for m in &won {
+        pipe.hgetall(record_key(store, m.split_once('|').map_or("", |(_, d)| d)));
     }
     let mut c = store.conn().await?;
-    pipe.query_async::<()>(&mut c).await
+    let records: Vec<HashMap<String, Vec<u8>>> = pipe.query_async(&mut c).await?;
+    let (mut out, mut gone) = (Vec::new(), Vec::new());
+    for (m, fields) in won.into_iter().zip(records) {
+        match claimed(m, &fields)? {
+            Some(cl) => out.push(cl),
+            None => gone.push(m.clone()),
+        }
+    }
+    if !gone.is_empty() {
+        let _: () = c.zrem(due_key(store), gone).await?;
+    }
+    Ok(out)
 }
 
 /// Records an attempt that will be tried again at `due`.
