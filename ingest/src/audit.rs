@@ -33,6 +33,7 @@ pub async fn record(state: &AppState, who: &Principal, action: &str, subject: &s
         topic: state.topics.name(Topic::Audit),
         key: subject.as_bytes().to_vec(),
         payload,
+        replay: None,
     };
     if state.publish(out, "audit").await.is_err() {
         tracing::error!(action, "audit record not published");

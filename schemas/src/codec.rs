@@ -27,6 +27,7 @@ const HISTORY: &[&str] = &[
     include_str!("../avro/history/call_record.v1.avsc"),
     include_str!("../avro/history/call_record.v2.avsc"),
     include_str!("../avro/history/session_state.v1.avsc"),
+    include_str!("../avro/history/dead_letter.v1.avsc"),
 ];
 
 /// Why a value could not be encoded or decoded.
@@ -190,6 +191,26 @@ pub fn decode<T: AvroRecord>(bytes: &[u8]) -> Result<T, CodecError> {
         return Err(CodecError::Body(format!("{} trailing bytes", body.len())));
     }
     from_value(&value).map_err(|e| CodecError::Body(e.to_string()))
+}
+
+/// The `site` field of a single-object encoded record of any known type, if it has one (dead letters are
+/// filed under the site of the record they carry).
+pub fn site_of(bytes: &[u8]) -> Option<String> {
+    let fp = u64::from_le_bytes(bytes.get(2..HEADER_LEN)?.try_into().ok()?);
+    if bytes.get(..2)? != MAGIC {
+        return None;
+    }
+    let writer = registry().by_fingerprint.get(&fp)?;
+    let mut body = &bytes[HEADER_LEN..];
+    match from_avro_datum(&writer.schema, &mut body, None).ok()? {
+        apache_avro::types::Value::Record(fields) => {
+            fields.into_iter().find_map(|(name, v)| match v {
+                apache_avro::types::Value::String(s) if name == "site" => Some(s),
+                _ => None,
+            })
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -173,3 +173,35 @@ fn garbage_gives_typed_errors_not_panics() {
         let _ = decode::<TrackingHit>(&bad);
     }
 }
+
+#[test]
+fn site_of_reads_any_record_and_never_panics() {
+    let hit = samples::tracking_hit();
+    assert_eq!(site_of(&encode(&hit).unwrap()), Some(hit.site.clone()));
+    let call = samples::call_record();
+    assert_eq!(site_of(&encode(&call).unwrap()), Some(call.site.clone()));
+    assert_eq!(site_of(&encode(&samples::dead_letter()).unwrap()), None);
+    assert_eq!(site_of(b"this is not avro"), None);
+    let good = encode(&hit).unwrap();
+    for cut in 0..good.len() {
+        let _ = site_of(&good[..cut]);
+    }
+}
+
+#[test]
+fn dead_letter_ids_parse_back() {
+    let letter = samples::dead_letter();
+    let id = crate::LetterId::parse(&letter.id()).unwrap();
+    assert_eq!(
+        (
+            id.topic.as_str(),
+            id.partition,
+            id.offset,
+            id.stage.as_str()
+        ),
+        ("opsmantik.tracking.v1", 2, 42, "sessionizer")
+    );
+    for bad in ["", "t:1:2", "t:x:2:s", "t:1:2:", ":1:2:s"] {
+        assert_eq!(crate::LetterId::parse(bad), None, "{bad}");
+    }
+}

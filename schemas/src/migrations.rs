@@ -64,6 +64,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0011_webhook_deliveries.sql",
         sql: include_str!("../clickhouse/0011_webhook_deliveries.sql"),
     },
+    Migration {
+        name: "0012_dead_letter_replays.sql",
+        sql: include_str!("../clickhouse/0012_dead_letter_replays.sql"),
+    },
 ];
 
 /// Whether `statement` adds exactly one column (`ALTER TABLE t ADD COLUMN c …`): ClickHouse 18.16 has no

@@ -279,6 +279,7 @@ pub fn dead_letter() -> DeadLetter {
         detail: "bad magic".into(),
         stage: "sessionizer".into(),
         failed_at: T0,
+        replay_count: 0,
     }
 }
 

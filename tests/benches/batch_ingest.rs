@@ -58,6 +58,7 @@ fn records(topic: &str, b: usize, size: usize) -> Vec<OutRecord> {
                 topic: topic.to_string(),
                 key: format!("bench:{}", e.user_id).into_bytes(),
                 payload: encode(&e).unwrap(),
+                replay: None,
             }
         })
         .collect()

@@ -29,6 +29,7 @@ async fn a_poison_record_is_dead_lettered_and_does_not_block_its_partition() -> 
             topic: env.kafka.topics().name(Topic::Tracking),
             key: format!("{site}:fpP").into_bytes(),
             payload: b"this is not avro".to_vec(),
+            replay: None,
         })
         .await?;
     let (status, _) = p

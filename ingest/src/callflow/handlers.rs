@@ -88,6 +88,7 @@ pub async fn create(
         topic: state.topics.name(Topic::Callflow),
         key: record.call_id.clone().into_bytes(),
         payload,
+        replay: None,
     };
     state
         .publish(out, ROUTE)

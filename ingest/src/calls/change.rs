@@ -140,6 +140,7 @@ async fn publish(state: &AppState, changed: &[(CallRecord, CallRecord)]) -> Resu
             topic: topic.clone(),
             key: next.call_id.as_bytes().to_vec(),
             payload,
+            replay: None,
         });
     }
     let results = state.publish_many(records, "calls").await;

@@ -138,6 +138,7 @@ async fn ingest(
             topic: state.topics.name(Topic::ProductEvents),
             key: format!("{site}:{}", record.user_id).into_bytes(),
             payload,
+            replay: None,
         });
         sent.push((index, id, client_id));
     }

@@ -171,6 +171,7 @@ async fn accept(state: &AppState, v: Valid, route: &'static str) -> Result<Json<
                 topic: state.topics.name(Topic::CallIntents),
                 key,
                 payload,
+                replay: None,
             },
             route,
         )

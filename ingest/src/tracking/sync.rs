@@ -92,6 +92,7 @@ fn record_of(state: &AppState, hit: &TrackingHit) -> Result<OutRecord, ApiError>
         topic: state.topics.name(Topic::Tracking),
         key: hit.key().into_bytes(),
         payload,
+        replay: None,
     })
 }
 

@@ -64,6 +64,7 @@ impl Rig {
             offset: self.offsets[input] - 1,
             key: None,
             payload: Some(payload),
+            replay: None,
         }
     }
 

@@ -119,6 +119,7 @@ impl BatchHandler for RulesHandler {
                         topic: topic.clone(),
                         key: d.webhook_id.into_bytes(),
                         payload,
+                        replay: None,
                     }),
                     Err(e) => tracing::error!(error = %e, "delivery does not encode"),
                 }

@@ -60,7 +60,7 @@ pub async fn run_consumer<H: BatchHandler>(
         }
         metrics.received(batch.len());
         let started = Instant::now();
-        if let Err(e) = handler.handle(&batch).await {
+        if let Err(e) = handle_own(handler, &batch, metrics.stage()).await {
             break match e {
                 RuntimeError::Shutdown => Ok(()),
                 other => Err(other),
@@ -73,6 +73,24 @@ pub async fn run_consumer<H: BatchHandler>(
         tracing::debug!(error = %e, "final commit (nothing stored is fine)");
     }
     result
+}
+
+/// Hands the stage its records of `batch`: all but those replayed from the DLQ for another stage (which
+/// processed them the first time). Skipped records' offsets are stored with the batch's.
+async fn handle_own<H: BatchHandler>(
+    handler: &mut H,
+    batch: &[Incoming],
+    stage: &str,
+) -> Result<(), RuntimeError> {
+    let foreign = |r: &Incoming| r.replay.as_ref().is_some_and(|p| !p.is_for(stage));
+    if !batch.iter().any(foreign) {
+        return handler.handle(batch).await;
+    }
+    let own: Vec<Incoming> = batch.iter().filter(|r| !foreign(r)).cloned().collect();
+    if own.is_empty() {
+        return Ok(());
+    }
+    handler.handle(&own).await
 }
 
 /// The assignment watchdog's schedule and memory (`kafka::watchdog`).
@@ -229,6 +247,7 @@ mod tests {
             topic: "t".into(),
             key: vec![i],
             payload: vec![i],
+            replay: None,
         }
     }
 
@@ -240,10 +259,54 @@ mod tests {
             offset: o,
             key: None,
             payload: None,
+            replay: None,
         };
         let next = next_offsets(&[inc(0, 5), inc(1, 2), inc(0, 7), inc(0, 6)]);
         assert_eq!(next[&("t".to_string(), 0)], 8);
         assert_eq!(next[&("t".to_string(), 1)], 3);
+    }
+
+    struct Seen(Vec<i64>);
+
+    impl BatchHandler for Seen {
+        async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
+            self.0.extend(batch.iter().map(|r| r.offset));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replayed_record_reaches_only_the_stage_it_is_for() {
+        let inc = |offset, of: Option<&str>| Incoming {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            key: None,
+            payload: None,
+            replay: of.map(|of| crate::kafka::Replay {
+                of: of.into(),
+                count: 1,
+            }),
+        };
+        let batch = [
+            inc(1, None),
+            inc(2, Some("t:0:1:sessionizer")),
+            inc(3, Some("t:0:1:clickhouse-sink")),
+            inc(4, Some("garbage")),
+        ];
+        let mut sessionizer = Seen(vec![]);
+        handle_own(&mut sessionizer, &batch, "sessionizer")
+            .await
+            .unwrap();
+        assert_eq!(sessionizer.0, [1, 2]);
+        let mut sink = Seen(vec![]);
+        handle_own(&mut sink, &batch[1..2], "clickhouse-sink")
+            .await
+            .unwrap();
+        assert!(
+            sink.0.is_empty(),
+            "a batch of only others' replays is skipped"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -73,6 +73,7 @@ impl StageIo {
             topic: self.topics.name(topic),
             key: key.to_vec(),
             payload,
+            replay: None,
         }
     }
 

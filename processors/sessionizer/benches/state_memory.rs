@@ -66,6 +66,7 @@ fn hit(visitor: usize, t: i64) -> Incoming {
         offset: 0,
         key: None,
         payload: encode(&h).ok(),
+        replay: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn incoming(offset: i64, payload: Vec<u8>) -> Incoming {
         offset,
         key: None,
         payload: Some(payload),
+        replay: None,
     }
 }
 

@@ -66,6 +66,10 @@ pub struct DeadLetter {
     pub detail: String,
     pub stage: String,
     pub failed_at: i64,
+    /// 0 for a first failure; `n` when the record failed again on its `n`-th replay from the DLQ (the source
+    /// fields then name the original record, so the dead letter keeps its id).
+    #[serde(default)]
+    pub replay_count: i32,
 }
 
 super::avro_record!(DeadLetter, "DeadLetter", "dead_letter.avsc");
@@ -77,6 +81,31 @@ impl DeadLetter {
             "{}:{}:{}:{}",
             self.source_topic, self.source_partition, self.source_offset, self.stage
         )
+    }
+}
+
+/// A dead letter's id taken apart: `<topic>:<partition>:<offset>:<stage>` (a topic name cannot hold `:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterId {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub stage: String,
+}
+
+impl LetterId {
+    pub fn parse(id: &str) -> Option<Self> {
+        let mut parts = id.splitn(4, ':');
+        let topic = parts.next().filter(|t| !t.is_empty())?.to_string();
+        let partition = parts.next()?.parse().ok()?;
+        let offset = parts.next()?.parse().ok()?;
+        let stage = parts.next().filter(|s| !s.is_empty())?.to_string();
+        Some(Self {
+            topic,
+            partition,
+            offset,
+            stage,
+        })
     }
 }
 

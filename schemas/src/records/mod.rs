@@ -10,7 +10,7 @@ mod sessions;
 mod tracking;
 
 pub use calls::{CallIntent, CallRecord, ClickContext};
-pub use misc::{AuditRecord, CallFlowEvent, DeadLetter, ProductEvent, WebhookDelivery};
+pub use misc::{AuditRecord, CallFlowEvent, DeadLetter, LetterId, ProductEvent, WebhookDelivery};
 pub use sessions::{SessionEvent, SessionState};
 pub use tracking::TrackingHit;
 

@@ -164,11 +164,16 @@ pub struct DeadLetterRow {
     /// The raw source value, hex-encoded (`unhex(payload)` gives the bytes).
     pub payload: String,
     pub failed_at: u32,
+    /// The `site` of the record carried, when it decodes ('' otherwise).
+    pub site: String,
+    pub replay_count: u32,
 }
 
 impl From<DeadLetter> for DeadLetterRow {
     fn from(d: DeadLetter) -> Self {
         Self {
+            site: opsmantik_schemas::codec::site_of(&d.payload).unwrap_or_default(),
+            replay_count: u32::try_from(d.replay_count).unwrap_or(0),
             record_key: hex::encode(d.key.as_deref().unwrap_or_default()),
             payload: hex::encode(&d.payload),
             failed_at: secs(d.failed_at),

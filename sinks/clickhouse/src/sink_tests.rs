@@ -40,6 +40,7 @@ fn event(offset: i64, id: &str) -> Incoming {
         offset,
         key: None,
         payload: Some(encode(&e).unwrap()),
+        replay: None,
     }
 }
 
@@ -63,6 +64,7 @@ async fn one_insert_per_table_per_batch() {
         offset: 0,
         key: None,
         payload: Some(encode(&samples::session_state()).unwrap()),
+        replay: None,
     };
     h.handle(&[event(0, "a"), state, event(1, "b")])
         .await

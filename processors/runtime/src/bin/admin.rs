@@ -62,6 +62,7 @@ async fn audit(kafka: &KafkaConfig, user: &accounts::User, admin: bool) -> anyho
         topic: kafka.topics().name(Topic::Audit),
         key: user.id.as_bytes().to_vec(),
         payload: encode(&record)?,
+        replay: None,
     };
     KafkaPublisher::new(kafka)?.publish_one(out).await?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Consumer construction: a consumer-group member that never stores an offset by itself, and reports its lag.
 
 use rdkafka::consumer::{ConsumerContext, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 
@@ -19,6 +19,8 @@ pub struct Incoming {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
+    /// Set when the record was re-published from the DLQ.
+    pub replay: Option<super::Replay>,
 }
 
 impl Incoming {
@@ -29,6 +31,9 @@ impl Incoming {
             offset: m.offset(),
             key: m.key().map(<[u8]>::to_vec),
             payload: m.payload().map(<[u8]>::to_vec),
+            replay: m.headers().and_then(|h| {
+                super::Replay::from_headers(h.iter().filter_map(|h| Some((h.key, h.value?))))
+            }),
         }
     }
 

@@ -20,6 +20,65 @@ pub struct OutRecord {
     pub topic: String,
     pub key: Vec<u8>,
     pub payload: Vec<u8>,
+    /// Set only on a record re-published from the DLQ (sent as record headers).
+    pub replay: Option<Replay>,
+}
+
+impl OutRecord {
+    pub fn new(topic: String, key: Vec<u8>, payload: Vec<u8>) -> Self {
+        Self {
+            topic,
+            key,
+            payload,
+            replay: None,
+        }
+    }
+}
+
+/// Marks a record re-published from the DLQ, as two record headers. Only the stage that dead-lettered it
+/// processes it again (every other consumer of the topic skips it: it has seen it already), and if it fails
+/// again its dead letter keeps the original id with `replay_count` = `count`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// The dead letter's id (`<topic>:<partition>:<offset>:<stage>`).
+    pub of: String,
+    /// Which replay of that dead letter this is (1 for the first).
+    pub count: u32,
+}
+
+impl Replay {
+    pub const OF_HEADER: &'static str = "opsmantik-replay-of";
+    pub const COUNT_HEADER: &'static str = "opsmantik-replay-count";
+
+    /// The stage the replay is for, or `None` when the id does not parse (then no stage takes it).
+    pub fn stage(&self) -> Option<String> {
+        opsmantik_schemas::LetterId::parse(&self.of).map(|id| id.stage)
+    }
+
+    /// Whether `stage` processes this replayed record.
+    pub fn is_for(&self, stage: &str) -> bool {
+        self.stage().is_some_and(|s| s == stage)
+    }
+
+    /// Reads the marker from a record's headers (`None` for an ordinary record).
+    pub fn from_headers<'a>(
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Option<Self> {
+        let (mut of, mut count) = (None, None);
+        for (name, value) in headers {
+            match name {
+                Self::OF_HEADER => of = std::str::from_utf8(value).ok().map(str::to_string),
+                Self::COUNT_HEADER => {
+                    count = std::str::from_utf8(value).ok().and_then(|c| c.parse().ok());
+                }
+                _ => {}
+            }
+        }
+        Some(Self {
+            of: of?,
+            count: count.unwrap_or(1),
+        })
+    }
 }
 
 /// Why a record was not acknowledged.

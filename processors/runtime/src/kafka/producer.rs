@@ -2,6 +2,7 @@
 
 use futures::future::{join_all, BoxFuture};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 
@@ -71,6 +72,9 @@ impl KafkaPublisher {
         let mut pending = Vec::with_capacity(records.len());
         for r in &records {
             let mut attempt = FutureRecord::to(&r.topic).key(&r.key).payload(&r.payload);
+            if let Some(replay) = &r.replay {
+                attempt = attempt.headers(replay_headers(replay));
+            }
             // Enqueue without waiting for delivery; only a full local queue makes us wait here.
             loop {
                 match self.producer.send_result(attempt) {
@@ -113,6 +117,18 @@ impl KafkaPublisher {
         }
         records.into_iter().zip(results).collect()
     }
+}
+
+fn replay_headers(replay: &super::Replay) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: super::Replay::OF_HEADER,
+            value: Some(replay.of.as_bytes()),
+        })
+        .insert(Header {
+            key: super::Replay::COUNT_HEADER,
+            value: Some(replay.count.to_string().as_bytes()),
+        })
 }
 
 fn classify(e: &KafkaError) -> PublishError {

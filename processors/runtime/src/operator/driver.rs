@@ -201,6 +201,7 @@ fn as_incoming(record: OutRecord) -> Incoming {
         offset: -1,
         key: Some(record.key),
         payload: Some(record.payload),
+        replay: None,
     }
 }
 

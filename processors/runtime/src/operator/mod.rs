@@ -127,6 +127,7 @@ impl<'a, S> Context<'a, S> {
             topic: self.round.topics.name(topic),
             key: key.to_vec(),
             payload,
+            replay: None,
         });
         self.round.sources.push(self.source);
     }

@@ -86,6 +86,7 @@ fn rec(partition: i32, offset: i64, payload: &str) -> Incoming {
         offset,
         key: None,
         payload: Some(payload.as_bytes().to_vec()),
+        replay: None,
     }
 }
 
