@@ -5,7 +5,7 @@
 //! action already happened; answering 503 would make the client retry an action that succeeded).
 
 use opsmantik_runtime::kafka::OutRecord;
-use opsmantik_schemas::{encode, AuditRecord, Topic};
+use opsmantik_schemas::{encode, AuditRecord, Topic, Topics};
 use serde_json::Value;
 
 use crate::app::state::AppState;
@@ -13,30 +13,47 @@ use crate::auth::Principal;
 
 /// Records `action` by `who` on `subject` (a site id or user id) with `detail`.
 pub async fn record(state: &AppState, who: &Principal, action: &str, subject: &str, detail: Value) {
+    let Some(out) = out_record(&state.topics, &who.actor(), action, subject, &detail) else {
+        return;
+    };
+    if state.publish(out, "audit").await.is_err() {
+        failed(action);
+    }
+}
+
+/// The audit record of `action` by `actor` on `subject`, ready to publish (`None`, logged, if it does not
+/// encode).
+pub fn out_record(
+    topics: &Topics,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &Value,
+) -> Option<OutRecord> {
     let record = AuditRecord {
         audit_id: uuid::Uuid::now_v7().to_string(),
         subject_id: subject.to_string(),
-        actor: who.actor(),
+        actor: actor.to_string(),
         action: action.to_string(),
         detail_json: detail.to_string(),
         at: opsmantik_runtime::now_ms(),
     };
-    let payload = match encode(&record) {
-        Ok(p) => p,
+    match encode(&record) {
+        Ok(payload) => Some(OutRecord::new(
+            topics.name(Topic::Audit),
+            subject.as_bytes().to_vec(),
+            payload,
+        )),
         Err(e) => {
             tracing::error!(error = %e, action, "audit record not encoded");
-            metrics::counter!("edge_audit_publish_failures_total").increment(1);
-            return;
+            failed(action);
+            None
         }
-    };
-    let out = OutRecord {
-        topic: state.topics.name(Topic::Audit),
-        key: subject.as_bytes().to_vec(),
-        payload,
-        replay: None,
-    };
-    if state.publish(out, "audit").await.is_err() {
-        tracing::error!(action, "audit record not published");
-        metrics::counter!("edge_audit_publish_failures_total").increment(1);
     }
+}
+
+/// Logs and counts an audit record that was not published.
+pub fn failed(action: &str) {
+    tracing::error!(action, "audit record not published");
+    metrics::counter!("edge_audit_publish_failures_total").increment(1);
 }

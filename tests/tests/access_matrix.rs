@@ -255,6 +255,11 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         ("GET", "/api/stats/realtime") => (format!("/api/stats/realtime?siteId={a}"), None),
         ("GET", "/api/calls") => (format!("/api/calls?siteId={a}"), None),
         ("GET", "/api/stats/reconcile") => (format!("/api/stats/reconcile?siteId={a}"), None),
+        ("GET", "/api/sync/dlq/list") => (format!("/api/sync/dlq/list?siteDbId={a}"), None),
+        ("POST", "/api/sync/dlq/replay") => (
+            "/api/sync/dlq/replay?id=opsmantik.tracking.v1:0:0:nobody".into(),
+            None,
+        ),
         ("POST", "/api/intents/{id}/status") => (
             format!("/api/intents/{}/status", queued_call(w, n).await?),
             Some(json!({ "status": "qualified" })),

@@ -15,8 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::app::state::AppState;
-use crate::auth::principal::Caller;
-use crate::auth::Principal;
+use crate::auth::principal::Admin;
 use crate::http::error::{ApiError, Shape};
 use crate::http::reply::ok;
 
@@ -50,17 +49,9 @@ fn unavailable(e: &dyn std::fmt::Display) -> ApiError {
 /// `GET /api/stats/reconcile`.
 pub async fn get(
     State(state): State<AppState>,
-    Caller(who): Caller,
+    Admin(_): Admin,
     Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
-    if !matches!(&who, Principal::User(u) if u.is_admin()) {
-        return Err(ApiError::new(
-            Shape::Control,
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only global admins may reconcile",
-        ));
-    }
     let key = q
         .site_id
         .filter(|s| !s.is_empty())

@@ -13,7 +13,7 @@ use super::state::AppState;
 use crate::http::error::ApiError;
 use crate::limits::{self, Rule};
 use crate::{
-    analytics, automation, callflow, calls, control, events, identity, ops, tracker, tracking,
+    analytics, automation, callflow, calls, control, dlq, events, identity, ops, tracker, tracking,
 };
 
 /// Builds the router over `state`.
@@ -58,6 +58,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(control::routes())
         .merge(calls::routes())
         .merge(automation::routes())
+        .merge(dlq::routes())
         .route("/api/v1/analytics/events", get(analytics::handlers::events))
         .route(
             "/api/v1/analytics/metrics",

@@ -116,3 +116,24 @@ impl FromRequestParts<AppState> for SignedIn {
         }
     }
 }
+
+/// Extractor: a global admin. Anyone else authenticated gets 403 `forbidden` (seed 001's admin-only routes),
+/// nobody 401.
+#[derive(Debug, Clone)]
+pub struct Admin(pub User);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match identify(state, &parts.headers).await? {
+            Principal::User(u) if u.is_admin() => Ok(Admin(u)),
+            _ => Err(ApiError::new(
+                crate::http::error::Shape::Control,
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "only global admins may do this",
+            )),
+        }
+    }
+}

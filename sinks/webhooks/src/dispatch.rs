@@ -178,7 +178,7 @@ impl Dispatcher {
             offset: c.source.offset,
             key: Some(c.delivery.webhook_id.clone().into_bytes()),
             payload: Some(c.source.payload.clone()),
-            replay: None,
+            replay: c.source.replay.clone(),
         };
         let letter = dead_letter(
             &source,

@@ -101,6 +101,7 @@ impl BatchHandler for HandOff {
                         partition: incoming.partition,
                         offset: incoming.offset,
                         payload: incoming.payload().to_vec(),
+                        replay: incoming.replay.clone(),
                     },
                 )),
                 Err(e) => letters.extend(self.io.dead_letter(

@@ -16,13 +16,20 @@ use opsmantik_schemas::WebhookDelivery;
 /// How long a finished delivery is remembered (a replay within it is skipped).
 const DONE_TTL_SECS: i64 = 7 * 24 * 3600;
 
-/// Enters a delivery unless known: hash fields, then due now. Returns 1 when entered.
-const ENQUEUE: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+/// Enters a delivery unless known: hash fields, then due now. Returns 1 when entered. A delivery replayed
+/// from the DLQ (ARGV[8] = the dead letter's id) enters again when it was given up (`dead` or `failed`), as a
+/// fresh delivery; never when it was delivered or is still pending.
+const ENQUEUE: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[8] == '' then return 0 end
+  local s = redis.call('HGET', KEYS[1], 'state')
+  if s ~= 'dead' and s ~= 'failed' then return 0 end
+  redis.call('DEL', KEYS[1])
+end
 redis.call('HSET', KEYS[1], 'record', ARGV[1], 'attempt', 0, 'state', 'queued', 'first_at', ARGV[2],
-  'src_topic', ARGV[4], 'src_partition', ARGV[5], 'src_offset', ARGV[6], 'src_payload', ARGV[7])
+  'src_topic', ARGV[4], 'src_partition', ARGV[5], 'src_offset', ARGV[6], 'src_payload', ARGV[7],
+  'src_replay_of', ARGV[8], 'src_replay_count', ARGV[9])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1";
-
 /// Moves a member still due at ARGV[1] to ARGV[2] (a claim's lease, or a deferral); 1 when moved.
 const CLAIM: &str = "local s = redis.call('ZSCORE', KEYS[1], ARGV[3])
 if s and tonumber(s) <= tonumber(ARGV[1]) then
@@ -38,6 +45,8 @@ pub struct Source {
     pub partition: i32,
     pub offset: i64,
     pub payload: Vec<u8>,
+    /// Set when the delivery was replayed from the DLQ.
+    pub replay: Option<opsmantik_runtime::kafka::Replay>,
 }
 
 /// A claimed delivery with its attempt count so far and its first hand-over time.
@@ -100,6 +109,8 @@ pub async fn enqueue(
             .arg(src.partition)
             .arg(src.offset)
             .arg(&src.payload[..])
+            .arg(src.replay.as_ref().map_or("", |r| r.of.as_str()))
+            .arg(src.replay.as_ref().map_or(0, |r| r.count))
             .ignore();
     }
     let mut c = store.conn().await?;
@@ -172,6 +183,12 @@ fn claimed(
             partition: text("src_partition").parse().unwrap_or(-1),
             offset: text("src_offset").parse().unwrap_or(-1),
             payload: fields.get("src_payload").cloned().unwrap_or_default(),
+            replay: Some(text("src_replay_of"))
+                .filter(|of| !of.is_empty())
+                .map(|of| opsmantik_runtime::kafka::Replay {
+                    of,
+                    count: text("src_replay_count").parse().unwrap_or(1),
+                }),
         },
     }))
 }
