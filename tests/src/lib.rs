@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use opsmantik_runtime::config::{ClickHouseConfig, KafkaConfig};
 
 pub use pipeline::{hit, Pipeline};
-pub use service::{free_port, run_to_end, Binary, Service};
+pub use service::{free_port, run_for_code, run_to_end, Binary, Service};
 
 /// Kafka and ClickHouse addresses of the local stack.
 pub fn brokers() -> String {

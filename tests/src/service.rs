@@ -13,9 +13,7 @@ pub enum Binary {
     CallMatcher,
     ClickHouseSink,
     RedisOverlay,
-    Sites,
     Admin,
-    Jobs,
     Rules,
     WebhookSink,
 }
@@ -28,9 +26,7 @@ impl Binary {
             Binary::CallMatcher => "opsmantik-call-matcher",
             Binary::ClickHouseSink => "opsmantik-clickhouse-sink",
             Binary::RedisOverlay => "opsmantik-redis-overlay",
-            Binary::Sites => "opsmantik-sites",
             Binary::Admin => "opsmantik-admin",
-            Binary::Jobs => "opsmantik-jobs",
             Binary::Rules => "opsmantik-rules",
             Binary::WebhookSink => "opsmantik-webhook-sink",
         }
@@ -63,6 +59,16 @@ fn ensure_built() {
 
 /// Runs a command-line binary to completion with `vars` and `args`; returns (success, stdout + stderr).
 pub fn run_to_end(binary: Binary, vars: &[(String, String)], args: &[&str]) -> (bool, String) {
+    let (code, text) = run_for_code(binary, vars, args);
+    (code == Some(0), text)
+}
+
+/// Like [`run_to_end`], with the exit code (`None` when killed by a signal).
+pub fn run_for_code(
+    binary: Binary,
+    vars: &[(String, String)],
+    args: &[&str],
+) -> (Option<i32>, String) {
     ensure_built();
     let out = Command::new(bin_dir().join(binary.file()))
         .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -74,7 +80,7 @@ pub fn run_to_end(binary: Binary, vars: &[(String, String)], args: &[&str]) -> (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code(), text)
 }
 
 /// A running binary; killed (SIGKILL) on drop unless stopped before.

@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 use opsmantik_e2e::accounts::{create_site, new_key, sign_in};
 use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::smtp::Inbox;
-use opsmantik_e2e::{now_ms, run_to_end, wait_for, Binary, Env, Pipeline};
+use opsmantik_e2e::{now_ms, run_for_code, run_to_end, wait_for, Binary, Env, Pipeline};
 use opsmantik_ingest::calls::oci::HEADER;
 use opsmantik_ingest::calls::store::{check_ledger, LiveCalls};
 use opsmantik_runtime::call_ledger;
@@ -332,11 +332,11 @@ async fn the_auto_approve_job_for_cron_confirms_the_stale_ad_intent_only() -> an
         .collect();
     call_ledger::absorb(&d.env.redis()?, &calls).await?;
     let (ok, out) = run_to_end(
-        Binary::Jobs,
+        Binary::Admin,
         &d.p.vars,
-        &["auto-approve", "--site", &d.site],
+        &["--json", "auto-approve", "--site", &d.site],
     );
-    assert!(ok && out.contains("approved 1"), "{out}");
+    assert!(ok && out.contains(r#"{"approved":1}"#), "{out}");
     let redis = d.env.redis()?;
     let stale = call_ledger::get(&redis, "stale").await?.unwrap();
     assert_eq!(
@@ -356,12 +356,13 @@ async fn the_auto_approve_job_for_cron_confirms_the_stale_ad_intent_only() -> an
         call_ledger::get(&redis, "young").await?.unwrap().status,
         "intent"
     );
-    let (ok, out) = run_to_end(
-        Binary::Jobs,
+    let (code, out) = run_for_code(
+        Binary::Admin,
         &d.p.vars,
         &["auto-approve", "--site", "no-such-site"],
     );
-    assert!(!ok && out.contains("404"), "{out}");
+    assert_eq!(code, Some(3), "not found: {out}");
+    assert!(out.contains("not found: site `no-such-site`"), "{out}");
     drop(d.p);
     d.env.cleanup().await
 }

@@ -12,7 +12,7 @@ use opsmantik_e2e::accounts::{grant_admin, sign_in};
 use opsmantik_e2e::http::{send, Reply};
 use opsmantik_e2e::receiver::Receiver;
 use opsmantik_e2e::smtp::Inbox;
-use opsmantik_e2e::{wait_for, Binary, Env, Pipeline};
+use opsmantik_e2e::{run_for_code, wait_for, Binary, Env, Pipeline};
 use opsmantik_runtime::kafka::{KafkaPublisher, OutRecord};
 use opsmantik_schemas::{encode, samples, Topic};
 use serde_json::{json, Value};
@@ -271,7 +271,75 @@ async fn dead_letters_are_listed_replayed_and_audited() -> anyhow::Result<()> {
         .all(|a| a["replayed_by_email"] == ADMIN && a["dlq_id"] == letter.as_str()));
     let counts: Vec<&Value> = audit.iter().map(|a| &a["replay_count_after"]).collect();
     assert_eq!(counts, [&json!(2), &json!(1)]);
+    cli_replays_what_was_not_replayed(&env, &ops, &poison).await;
     let all = ops.get("/api/sync/dlq/audit").await;
-    assert_eq!(all.body["count"], 3, "{}", all.body);
+    assert_eq!(all.body["count"], 4, "{}", all.body);
     env.cleanup().await
+}
+
+/// `opsmantik-admin dlq replay`: a dry run names only the poison record never replayed; the run replays it;
+/// once the stage refused it again, a second run skips both (safe to run again).
+async fn cli_replays_what_was_not_replayed(env: &Env, ops: &Ops, poison: &[Value]) {
+    let admin = |args: &[&str]| {
+        let (code, out) = run_for_code(Binary::Admin, &env.vars(), args);
+        let report: Value = serde_json::from_str(out.lines().next().unwrap_or_default())
+            .unwrap_or_else(|_| panic!("{out}"));
+        (code, report)
+    };
+    let wrong = poison
+        .iter()
+        .find(|i| i["reason"] == "wrong_record")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let select = [
+        "--json",
+        "dlq",
+        "replay",
+        "--stage",
+        "sessionizer",
+        "--since",
+        "1h",
+    ];
+    let (code, dry) = admin(&[&select[..], &["--dry-run"]].concat());
+    assert_eq!(
+        (code, &dry["would_replay"]),
+        (Some(0), &json!([wrong])),
+        "{dry}"
+    );
+    let (code, run) = admin(&select);
+    assert_eq!(
+        (code, &run["replayed"], &run["skipped"]),
+        (Some(0), &json!(1), &json!(1)),
+        "{run}"
+    );
+    ops.replayed("stage=sessionizer", wrong, 1).await;
+    wait_for(
+        "the wrong record refused again",
+        Duration::from_secs(60),
+        || async {
+            let item = ops.replayed("stage=sessionizer", wrong, 1).await;
+            item["last_replay_error"]
+                .as_str()
+                .filter(|e| e.starts_with("wrong_record"))
+                .map(drop)
+                .ok_or(item.to_string())
+        },
+    )
+    .await
+    .unwrap();
+    let (code, again) = admin(&select);
+    assert_eq!(code, Some(0), "{again}");
+    assert_eq!(
+        (
+            &again["replayed"],
+            &again["skipped"],
+            &again["skipped_failed_again"]
+        ),
+        (&json!(0), &json!(2), &json!(2))
+    );
+    let (code, listed) = admin(&["--json", "dlq", "list", "--reason", "webhook_gave_up"]);
+    assert_eq!((code, &listed["count"]), (Some(0), &json!(1)), "{listed}");
+    let (code, _) = admin(&["--json", "dlq", "list", "--site", "no-such-site"]);
+    assert_eq!(code, Some(3));
 }

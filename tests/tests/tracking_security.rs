@@ -306,9 +306,10 @@ async fn the_sites_command_creates_and_lists_without_showing_secrets() -> anyhow
         ("REDIS_KEY_PREFIX".to_string(), prefix),
     ];
     let (ok, out) = run_to_end(
-        Binary::Sites,
+        Binary::Admin,
         &vars,
         &[
+            "sites",
             "create",
             "--name",
             "Shop",
@@ -327,7 +328,7 @@ async fn the_sites_command_creates_and_lists_without_showing_secrets() -> anyhow
     };
     let (public_id, secret) = (field("public_id:"), field("secret:"));
     assert_eq!(secret.len(), 64);
-    let (ok, listed) = run_to_end(Binary::Sites, &vars, &["list"]);
+    let (ok, listed) = run_to_end(Binary::Admin, &vars, &["sites", "list"]);
     assert!(ok);
     assert!(
         listed.contains(&public_id) && listed.contains("Europe/Istanbul") && listed.contains(SHOP)

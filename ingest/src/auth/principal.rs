@@ -18,7 +18,7 @@ pub enum Principal {
     Key(KeyRecord),
     User(User),
     /// An operator's scheduled job run from the command line with the deployment's own credentials
-    /// (`opsmantik-jobs`); never a request's caller.
+    /// (`opsmantik-admin auto-approve`); never a request's caller.
     Job(&'static str),
 }
 

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::replay::{self, Dlq, ReplayError, Replayer};
-use super::store::{self, Filter, Letter, Replays};
+use super::store::Filter;
+use super::view;
 use crate::app::state::AppState;
 use crate::auth::principal::Admin;
 use crate::http::error::{ApiError, Shape};
@@ -97,32 +98,6 @@ async fn filter(state: &AppState, q: ListParams) -> Result<Option<Filter>, ApiEr
     }))
 }
 
-/// One listed dead letter with its replays.
-fn item(l: Letter, r: Replays) -> Value {
-    let replay_count = r.count.max(l.failed_replays);
-    // The stage refused the latest replay again: its refusal is the replay's error.
-    let failed_again = l.failed_replays > 0 && l.failed_replays >= r.count;
-    let last_error = if failed_again {
-        Some(format!("{}: {}", l.last_reason, l.last_detail))
-    } else {
-        r.last_error
-    };
-    json!({
-        "id": l.id,
-        "received_at": iso_ms(l.received_at * 1000),
-        "site_id": (!l.letter_site.is_empty()).then_some(l.letter_site),
-        "stage": l.stage,
-        "reason": l.last_reason,
-        "error": l.last_detail,
-        "source_topic": l.source_topic,
-        "source_partition": l.source_partition,
-        "source_offset": l.source_offset,
-        "replay_count": replay_count,
-        "last_replay_at": r.last_at.map(iso_ms),
-        "last_replay_error": last_error,
-    })
-}
-
 /// `GET /api/sync/dlq/list`: newest first; `count` is how many match the filter.
 pub async fn list(
     State(state): State<AppState>,
@@ -132,18 +107,9 @@ pub async fn list(
     let Some(f) = filter(&state, q).await? else {
         return Ok(ok(StatusCode::OK, json!({ "count": 0, "items": [] })));
     };
-    let (count, letters) = store::list(&state.clickhouse, &f)
+    let (count, items) = view::page(&Dlq::of(&state), &f)
         .await
         .map_err(|e| unavailable(&e))?;
-    let ids: Vec<String> = letters.iter().map(|l| l.id.clone()).collect();
-    let replays = store::replays(&state.redis, &ids)
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let items: Vec<Value> = letters
-        .into_iter()
-        .zip(replays)
-        .map(|(l, r)| item(l, r))
-        .collect();
     Ok(ok(
         StatusCode::OK,
         json!({ "count": count, "items": items }),
