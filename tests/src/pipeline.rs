@@ -149,14 +149,13 @@ impl Pipeline {
 
     /// Posts a JSON body to `path`, returning status and parsed body.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .json(body)
-            .send()
-            .await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
+        let r = crate::http::send(
+            self.http
+                .post(format!("{}{path}", self.base_url))
+                .json(body),
+        )
+        .await;
+        Ok((r.status, r.body))
     }
 
     /// GETs `path`, returning status and parsed body.
@@ -170,9 +169,8 @@ impl Pipeline {
         if let Some(k) = key {
             req = req.header("x-api-key", k);
         }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
+        let r = crate::http::send(req).await;
+        Ok((r.status, r.body))
     }
 }
 

@@ -21,7 +21,7 @@ pub struct RangeQuery {
 }
 
 /// The answer.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Summary {
     pub site: String,
     pub from: String,

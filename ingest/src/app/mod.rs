@@ -10,5 +10,8 @@ pub mod tasks;
 
 #[cfg(test)]
 mod access_matrix_tests;
+pub mod openapi;
+#[cfg(test)]
+mod route_scan;
 #[cfg(test)]
 pub mod test_client;

@@ -95,6 +95,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/live", get(ops::health::live))
         .route("/metrics", get(ops::health::metrics))
         .route("/tracker.js", get(tracker::get))
+        .merge(super::openapi::routes())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

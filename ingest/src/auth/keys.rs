@@ -252,11 +252,12 @@ pub(super) async fn read_record(store: &Store, id: &str) -> redis::RedisResult<O
 }
 
 /// A key as listed to its site's owners (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Listed {
     pub id: String,
     pub name: String,
     pub prefix: String,
+    #[schema(value_type = Vec<String>)]
     pub scopes: Vec<&'static str>,
     pub rate_limit_per_minute: u32,
     pub created_at: String,

@@ -7,7 +7,7 @@ use super::replay::Dlq;
 use super::store::{self, Filter, Letter, Replays};
 
 /// One dead letter (seed 001's DLQ item).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub id: String,
     pub received_at: String,
