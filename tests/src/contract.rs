@@ -17,8 +17,7 @@ struct Contract {
 fn contract() -> &'static Contract {
     static C: OnceLock<Contract> = OnceLock::new();
     C.get_or_init(|| Contract {
-        doc: serde_json::to_value(opsmantik_ingest::app::openapi::document())
-            .unwrap_or(Value::Null),
+        doc: opsmantik_ingest::app::openapi::document(),
         validators: Default::default(),
     })
 }
@@ -51,7 +50,9 @@ fn errors_at(at: &str, instance: &Value) -> Vec<String> {
         match cache.get(at) {
             Some(v) => v.clone(),
             None => {
-                let root = json!({ "$ref": format!("#{at}"), "components": c.doc["components"], "paths": c.doc["paths"] });
+                // A `$ref` is a URI: the braces of path templates are percent-encoded in its fragment.
+                let fragment = at.replace('{', "%7B").replace('}', "%7D");
+                let root = json!({ "$ref": format!("#{fragment}"), "components": c.doc["components"], "paths": c.doc["paths"] });
                 match jsonschema::options()
                     .with_draft(jsonschema::Draft::Draft202012)
                     .build(&root)

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod broker;
+pub mod browser;
 pub mod contract;
 pub mod http;
 mod pipeline;

@@ -228,11 +228,24 @@ async fn an_ad_click_becomes_a_sealed_call_and_one_uploaded_conversion() -> anyh
         if expected(&id) && expected(&second) { Ok(()) } else { Err(format!("{rows:?}")) }
     })
     .await?;
-    let audited = d
-        .env
-        .count("SELECT count() FROM audit_log WHERE action IN ('call_sealed', 'oci_uploaded')")
-        .await?;
-    assert_eq!(audited, 4, "two seals and two uploads audited");
+    // Audit records land through the broker and the sink, a moment after the action.
+    wait_for(
+        "two seals and two uploads audited",
+        Duration::from_secs(60),
+        || async {
+            match d
+                .env
+                .count(
+                    "SELECT count() FROM audit_log WHERE action IN ('call_sealed', 'oci_uploaded')",
+                )
+                .await
+            {
+                Ok(4) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await?;
     drop(d.p);
     d.env.cleanup().await
 }

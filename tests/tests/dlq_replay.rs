@@ -136,6 +136,16 @@ async fn dead_letters_are_listed_replayed_and_audited() -> anyhow::Result<()> {
             ))
             .await?;
     }
+    // Bytes that are not Avro on every other input topic too: each stage reading it files its own dead letter.
+    let others = [Topic::ProductEvents, Topic::Callflow, Topic::CallIntents];
+    for topic in others {
+        let record = OutRecord::new(
+            env.kafka.topics().name(topic),
+            poison_key.clone(),
+            b"\x00garbage".to_vec(),
+        );
+        publisher.publish_one(record).await?;
+    }
     let refusing = Receiver::start(400).await?;
     let port: u16 = refusing
         .url
@@ -148,6 +158,36 @@ async fn dead_letters_are_listed_replayed_and_audited() -> anyhow::Result<()> {
         .parse()?;
     refused_purchase(&ops.p, &key, &refusing.url).await;
 
+    let inputs: Vec<String> = [Topic::Tracking]
+        .iter()
+        .chain(&others)
+        .map(|t| env.kafka.topics().name(*t))
+        .collect();
+    wait_for(
+        "a dead letter from every input topic",
+        Duration::from_secs(90),
+        || async {
+            let r = ops
+                .get("/api/sync/dlq/list?reason=undecodable&limit=200")
+                .await;
+            let seen: Vec<&str> = r.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["source_topic"].as_str())
+                .collect();
+            let missing: Vec<&String> = inputs
+                .iter()
+                .filter(|t| !seen.contains(&t.as_str()))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("none yet from {missing:?}"))
+            }
+        },
+    )
+    .await?;
     let poison = ops.listed("stage=sessionizer", 2).await;
     let reasons: Vec<&str> = poison
         .iter()

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use std::time::Duration;
-
 use opsmantik_e2e::contract::request_errors;
 use opsmantik_e2e::http::send;
 use opsmantik_e2e::{Env, Pipeline};
@@ -131,9 +129,15 @@ fn every_request_example_of_the_seeds_validates_against_its_schema() {
         ("/api/v1/rules", serde_json::json!({ "conditions": {} })),
         ("/api/sync", serde_json::json!({ "u": "https://x/" })),
         ("/api/v1/events", serde_json::json!({ "eventType": "x" })),
-        ("/callflow/events", serde_json::json!({ "callId": 7, "eventType": "initiated", "timestamp": "t" })),
+        (
+            "/callflow/events",
+            serde_json::json!({ "callId": 7, "eventType": "initiated", "timestamp": "t" }),
+        ),
     ] {
-        assert!(!request_errors("POST", path, &bad).unwrap().is_empty(), "{path} took {bad}");
+        assert!(
+            !request_errors("POST", path, &bad).unwrap().is_empty(),
+            "{path} took {bad}"
+        );
     }
     // The seeds' examples: 000 sync and call-event v2, 002 event/batch/webhook/rule, 003 event/batch/
     // request-code/verify/api-key, 004 call-flow event.
@@ -152,38 +156,60 @@ fn every_request_example_of_the_seeds_validates_against_its_schema() {
     }
 }
 
+#[test]
+fn the_answer_check_refuses_what_the_document_does_not_say() {
+    use opsmantik_e2e::contract::answer_errors;
+    use serde_json::json;
+    let good = json!({ "ok": true, "revoked": "0123456789abcdef" });
+    let url = "http://127.0.0.1:1/api/sites/s1/keys/0123456789abcdef";
+    assert_eq!(
+        answer_errors("DELETE", url, 200, &good),
+        Vec::<String>::new()
+    );
+    assert!(
+        !answer_errors("DELETE", url, 200, &json!({ "ok": true })).is_empty(),
+        "a member missing"
+    );
+    assert!(
+        !answer_errors("DELETE", url, 200, &json!({ "ok": "yes", "revoked": "x" })).is_empty(),
+        "a wrong type"
+    );
+    assert!(
+        !answer_errors("DELETE", url, 418, &good).is_empty(),
+        "an undocumented status"
+    );
+    let refusal = json!({ "ok": false, "error": "forbidden", "message": "no" });
+    assert_eq!(
+        answer_errors("DELETE", url, 403, &refusal),
+        Vec::<String>::new()
+    );
+    let tracking_shape = json!({ "ok": false, "error": { "code": "forbidden", "message": "no" } });
+    assert!(
+        !answer_errors("DELETE", url, 403, &tracking_shape).is_empty(),
+        "another seed's shape"
+    );
+    // Not the document's business: a test's own receiver.
+    assert!(answer_errors("POST", "http://127.0.0.1:1/hook", 500, &json!(1)).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_edge_serves_the_document_and_swagger_ui_renders_it_offline() -> anyhow::Result<()> {
     let env = Env::new("openapi").await?;
     let p = Pipeline::start(&env).await?;
     let served = send(p.http.get(p.url("/openapi.json"))).await;
     assert_eq!(served.status, 200);
-    let generated = serde_json::to_value(opsmantik_ingest::app::openapi::document())?;
+    let generated = opsmantik_ingest::app::openapi::document();
     assert_eq!(
         served.body, generated,
         "the edge serves the document the code generates"
     );
 
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
-    anyhow::ensure!(
-        std::path::Path::new(dir)
-            .join("node_modules/playwright-core")
-            .exists(),
-        "playwright-core is not installed in {dir}: `deploy/local/stack browser` installs it"
-    );
     let shot = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/e2e-logs/docs.png");
     std::fs::create_dir_all(std::path::Path::new(shot).parent().unwrap())?;
-    let run = tokio::process::Command::new("node")
-        .arg("docs.mjs")
-        .current_dir(dir)
-        .env("DOCS_URL", p.url("/docs"))
-        .env("SCREENSHOT", shot)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .map_err(|e| anyhow::anyhow!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))?;
+    let docs = p.url("/docs");
+    let report =
+        opsmantik_e2e::browser::run("docs.mjs", &[("DOCS_URL", &docs), ("SCREENSHOT", shot)])
+            .await?;
     assert_eq!(report["failure"], Value::Null, "{report}");
     assert_eq!(
         report["title"].as_str().map(|t| t.starts_with("OpsMantik")),

@@ -87,31 +87,15 @@ async fn proxy(State(s): State<SiteServer>, body: Bytes) -> (StatusCode, String)
 
 /// Runs the journey in Chromium; its JSON report.
 async fn journey(scenario: &str, landing: &str, edge: &str) -> anyhow::Result<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
-    anyhow::ensure!(
-        std::path::Path::new(dir)
-            .join("node_modules/playwright-core")
-            .exists(),
-        "playwright-core is not installed in {dir}: `deploy/local/stack browser` installs it"
-    );
-    let run = tokio::process::Command::new("node")
-        .arg("journey.mjs")
-        .current_dir(dir)
-        .env("SCENARIO", scenario)
-        .env("LANDING_URL", landing)
-        .env("EDGE_URL", edge)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    anyhow::ensure!(
-        out.status.success(),
-        "journey failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(serde_json::from_str(
-        stdout.lines().last().unwrap_or_default(),
-    )?)
+    opsmantik_e2e::browser::run(
+        "journey.mjs",
+        &[
+            ("SCENARIO", scenario),
+            ("LANDING_URL", landing),
+            ("EDGE_URL", edge),
+        ],
+    )
+    .await
 }
 
 async fn count(env: &Env, sql: &str) -> Result<u64, String> {

@@ -128,9 +128,9 @@ pub struct LogQuery {
     cursor: Option<String>,
 }
 
-/// One attempt as logged.
-#[derive(Debug, Clone, clickhouse::Row, Deserialize, serde::Serialize)]
-struct Attempt {
+/// One attempt as logged (`status`: `delivered`, `retrying`, `failed`, `dead`).
+#[derive(Debug, Clone, clickhouse::Row, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct Attempt {
     delivery_id: String,
     event_id: String,
     rule_id: String,

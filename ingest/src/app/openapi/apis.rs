@@ -24,7 +24,8 @@ pub struct Webhook {
     id: String,
     url: String,
     events: Vec<String>,
-    created_at: String,
+    /// Unix milliseconds.
+    created_at: i64,
 }
 
 #[derive(ToSchema, Serialize)]
@@ -38,25 +39,10 @@ pub struct Deleted {
     deleted: bool,
 }
 
-/// One delivery attempt.
-#[derive(ToSchema, Serialize)]
-pub struct Attempt {
-    delivery_id: String,
-    event_id: String,
-    rule_id: String,
-    attempt: u32,
-    /// `delivered`, `retrying`, `failed`, `dead`.
-    status: String,
-    http_status: u16,
-    latency_ms: u32,
-    error: String,
-    attempted_at_ms: i64,
-}
-
 #[derive(ToSchema, Serialize)]
 pub struct Deliveries {
     webhook_id: String,
-    deliveries: Vec<Attempt>,
+    deliveries: Vec<crate::automation::webhooks::Attempt>,
     next_cursor: Option<String>,
 }
 
@@ -96,8 +82,9 @@ pub struct Rule {
     actions: Vec<Action>,
     enabled: bool,
     version: i64,
-    created_at: String,
-    updated_at: String,
+    /// Unix milliseconds.
+    created_at: i64,
+    updated_at: i64,
 }
 
 #[derive(ToSchema, Serialize)]
@@ -245,7 +232,7 @@ fn store_callflow() {}
 fn list_callflow() {}
 
 #[utoipa::path(get, path = "/callflow/events/{event_id}", tag = "callflow", params(("event_id" = String, Path)),
-    responses((status = 200, body = EventEnvelope), (status = 401, body = CallflowError), (status = 403, body = CallflowError),
+    responses((status = 200, body = EventEnvelope), (status = 400, body = CallflowError), (status = 401, body = CallflowError), (status = 403, body = CallflowError),
               (status = 404, body = CallflowError), (status = 429, body = CallflowError), (status = 503, body = CallflowError)),
     security(("api_key" = [])))]
 fn get_callflow() {}

@@ -89,6 +89,7 @@ fn remove_member() {}
     request_body(content = Invite, content_type = "application/json"),
     responses((status = 200, body = Invited), (status = 400, body = ControlError), (status = 401, body = ControlError),
               (status = 403, body = ControlError), (status = 404, body = ControlError), (status = 409, body = ControlError),
+              (status = 429, description = "Too many invitations (`Retry-After`)", body = ControlError),
               (status = 503, body = ControlError)),
     security(("bearer" = []), ("session_cookie" = [])))]
 fn invite() {}
@@ -96,7 +97,7 @@ fn invite() {}
 #[utoipa::path(post, path = "/api/customers/invite-audit", tag = "sites",
     request_body(content = InviteAuditQuery, content_type = "application/json"),
     responses((status = 200, body = InviteAudit), (status = 400, body = ControlError), (status = 401, body = ControlError),
-              (status = 404, body = ControlError), (status = 503, body = ControlError)),
+              (status = 403, body = ControlError), (status = 404, body = ControlError), (status = 503, body = ControlError)),
     security(("bearer" = []), ("session_cookie" = [])))]
 fn invite_audit() {}
 

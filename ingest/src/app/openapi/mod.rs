@@ -16,6 +16,7 @@ mod events;
 mod tracking;
 
 use axum::Router;
+use serde_json::{json, Value};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -113,14 +114,69 @@ impl Modify for Security {
     }
 }
 
-/// The document.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// Routes outside the API router, so outside its per-IP refusal limit (`limits::ip::refusals_layer`).
+const OUTSIDE_REFUSAL_LIMIT: [&str; 10] = [
+    "/api/sync",
+    "/api/call-event",
+    "/api/call-event/v2",
+    "/api/health",
+    "/api/ready",
+    "/api/live",
+    "/metrics",
+    "/tracker.js",
+    "/openapi.json",
+    "/docs",
+];
+
+/// Every API route may also answer the per-IP refusal limit's 429 (too many 401s from one address), which
+/// comes before the route and so in the tracking shape: each such operation's 429 says so.
+fn refusal_limit(doc: &mut Value) {
+    let tracking = json!({ "$ref": "#/components/schemas/TrackingError" });
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths {
+        if OUTSIDE_REFUSAL_LIMIT.contains(&path.as_str()) {
+            continue;
+        }
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let schema = match responses
+                .get("429")
+                .and_then(|r| r.pointer("/content/application~1json/schema"))
+            {
+                Some(own) => json!({ "oneOf": [own, tracking] }),
+                None => tracking.clone(),
+            };
+            responses.insert(
+                "429".into(),
+                json!({
+                    "description": "Rate limited (`Retry-After`): the route's own limit in its shape, or the per-IP \
+                                    limit on refused requests in the tracking shape",
+                    "content": { "application/json": { "schema": schema } },
+                }),
+            );
+        }
+    }
+}
+
+/// The document, as served.
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    refusal_limit(&mut doc);
+    doc
 }
 
 /// `/openapi.json` and `/docs`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::from(SwaggerUi::new("/docs").url("/openapi.json", document())).with_state(())
+    Router::from(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", document()))
+        .with_state(())
 }
 
 #[cfg(test)]

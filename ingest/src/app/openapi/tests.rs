@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 fn doc() -> Value {
-    serde_json::to_value(super::document()).expect("the document serialises")
+    super::document()
 }
 
 #[test]
@@ -90,4 +90,20 @@ fn every_operation_says_who_may_call_it_and_what_it_answers() {
             }
         }
     }
+}
+
+#[test]
+fn api_routes_document_the_refusal_limits_429_in_the_tracking_shape() {
+    let doc = doc();
+    let events = &doc["paths"]["/api/v1/events"]["post"]["responses"]["429"];
+    let one_of = events["content"]["application/json"]["schema"]["oneOf"]
+        .as_array()
+        .expect("oneOf");
+    assert_eq!(one_of[1]["$ref"], "#/components/schemas/TrackingError");
+    let me = &doc["paths"]["/api/auth/me"]["get"]["responses"]["429"];
+    assert_eq!(
+        me["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TrackingError"
+    );
+    assert!(doc["paths"]["/api/health"]["get"]["responses"]["429"].is_null());
 }
