@@ -3,20 +3,24 @@
 //! Baseline: the same product events, Avro-encoded, published straight to the broker with the same
 //! pipelined publisher (`acks=all`) — what the broker alone sustains here. Measured: the edge's batch route
 //! over real HTTP (parse, dialect, API key, validation, per-key rate, Redis dedup claims, Avro, publish, ack).
-//! The ratio is the share of raw broker throughput the edge keeps. Needs the local stack.
-//! Run: `cargo bench -p opsmantik-e2e --bench batch_ingest` (`BENCH_BATCHES`, `BENCH_BATCH_SIZE`, `BENCH_CONCURRENCY`).
+//! The ratio is the share of raw broker throughput the edge keeps. Both run on tansu's memory engine on a port
+//! of its own. Needs the local stack (Redis, ClickHouse).
+//! Run: `deploy/local/bench`, or `cargo bench -p opsmantik-e2e --bench batch_ingest` (`BENCH_BATCHES`,
+//! `BENCH_BATCH_SIZE`, `BENCH_CONCURRENCY`; `BENCH_SMOKE=1` for a few seconds).
 
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use opsmantik_e2e::bench::{product_event_records, scale, Row};
+use opsmantik_e2e::broker::PrivateBroker;
 use opsmantik_e2e::Env;
 use opsmantik_ingest::app::state::AppState;
 use opsmantik_ingest::auth::keys::{self, NewKey, Scope};
 use opsmantik_runtime::kafka::{KafkaPublisher, OutRecord, Publisher};
 use opsmantik_runtime::redis::{RedisConfig, Store};
-use opsmantik_schemas::{encode, ProductEvent, Topic};
+use opsmantik_schemas::Topic;
 use serde_json::{json, Value};
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -35,33 +39,6 @@ fn batch_body(b: usize, size: usize) -> Value {
         }))
         .collect();
     json!({ "events": events })
-}
-
-fn records(topic: &str, b: usize, size: usize) -> Vec<OutRecord> {
-    (0..size)
-        .map(|i| {
-            let e = ProductEvent {
-                event_id: format!("base-{b}-{i}"),
-                site: "bench".into(),
-                user_id: format!("u{}", i % 50),
-                session_id: Some(format!("s{b}")),
-                event_name: "page_view".into(),
-                timestamp: 1_767_225_600_000,
-                received_at: 1_767_225_600_000,
-                metadata_json: r#"{"page":"/pricing","plan":"pro"}"#.into(),
-                payload_json: None,
-                priority: Some(1),
-                idempotency_key: Some(format!("base-{b}-{i}")),
-                dialect: "event_processor".into(),
-            };
-            OutRecord {
-                topic: topic.to_string(),
-                key: format!("bench:{}", e.user_id).into_bytes(),
-                payload: encode(&e).unwrap(),
-                replay: None,
-            }
-        })
-        .collect()
 }
 
 /// Runs `batches` jobs with `concurrency` in flight; returns the elapsed time.
@@ -95,10 +72,11 @@ where
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let batches = env_or("BENCH_BATCHES", 200);
+    let batches = env_or("BENCH_BATCHES", scale(200, 20));
     let size = env_or("BENCH_BATCH_SIZE", 500);
     let concurrency = env_or("BENCH_CONCURRENCY", 8);
-    let env = Env::new("bench_batch").await?;
+    let broker = PrivateBroker::start_memory("bench-batch")?;
+    let env = Env::on_brokers("bench_batch", &broker.brokers()).await?;
     let publisher = Arc::new(KafkaPublisher::new(&env.kafka)?);
     let mut state = AppState::for_tests(publisher.clone(), env.kafka.topics());
     state.redis = Store::new(&RedisConfig {
@@ -127,12 +105,15 @@ async fn main() -> anyhow::Result<()> {
             .map(|b| batch_body(b, size).to_string())
             .collect(),
     );
-    let prepared: Arc<Vec<Vec<OutRecord>>> =
-        Arc::new((0..batches).map(|b| records(&topic, b, size)).collect());
+    let prepared: Arc<Vec<Vec<OutRecord>>> = Arc::new(
+        (0..batches)
+            .map(|b| product_event_records(&topic, "base", b, size))
+            .collect(),
+    );
 
     // Warm-up: connections, metadata, the key cache.
     publisher
-        .publish_batch(records(&topic, usize::MAX, 10))
+        .publish_batch(product_event_records(&topic, "base", usize::MAX, 10))
         .await;
     http.post(&url)
         .header("x-api-key", &key)
@@ -168,18 +149,13 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let total = (batches * size) as f64;
-    println!("batches: {batches} × {size} events, concurrency {concurrency}");
-    println!(
-        "baseline (encoded events straight to the broker): {:>9.0} events/s",
-        total / base.as_secs_f64()
-    );
-    println!(
-        "edge batch route (HTTP, auth, validate, dedup, encode, publish): {:>9.0} events/s",
-        total / edge.as_secs_f64()
-    );
-    println!(
-        "edge / baseline throughput ratio: {:.3}",
-        base.as_secs_f64() / edge.as_secs_f64()
-    );
+    Row {
+        path: format!("/api/v1/events/batch, {size}/batch, {concurrency} in flight, vs pre-encoded to the broker"),
+        ours: total / edge.as_secs_f64(),
+        baseline: Some(total / base.as_secs_f64()),
+        unit: "events/s",
+        ..Row::default()
+    }
+    .report();
     env.cleanup().await
 }

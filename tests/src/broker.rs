@@ -1,5 +1,7 @@
 //! A private tansu broker for tests that kill the broker itself: its own port and data folder, started the
 //! way `deploy/local/stack` starts the shared one (SQLite engine), so a SIGKILL takes down nobody else's test.
+//! The benchmarks start one on tansu's memory engine: the fastest broker here, so it hides none of our own
+//! overhead (it is unsafe only for consumer resumes and restarts, which they do not do).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -22,12 +24,22 @@ fn tansu() -> PathBuf {
 pub struct PrivateBroker {
     pub port: u16,
     dir: PathBuf,
+    engine: &'static str,
     child: Option<Child>,
 }
 
 impl PrivateBroker {
     /// Starts a broker on a free port with a fresh data folder under `target/e2e-brokers/<tag>`.
     pub fn start(tag: &str) -> anyhow::Result<Self> {
+        Self::start_on(tag, "sqlite://tansu.db")
+    }
+
+    /// Like [`start`](Self::start), on tansu's memory engine (for the benchmarks).
+    pub fn start_memory(tag: &str) -> anyhow::Result<Self> {
+        Self::start_on(tag, "memory://tansu/")
+    }
+
+    fn start_on(tag: &str, engine: &'static str) -> anyhow::Result<Self> {
         let dir = std::env::current_exe()?
             .parent()
             .and_then(|p| p.parent())
@@ -38,6 +50,7 @@ impl PrivateBroker {
         let mut broker = Self {
             port: free_port(),
             dir,
+            engine,
             child: None,
         };
         broker.spawn()?;
@@ -63,7 +76,7 @@ impl PrivateBroker {
                 "--advertised-listener-url",
                 &url,
             ])
-            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(["--storage-engine", self.engine])
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()

@@ -6,6 +6,7 @@
 //! Connection settings come from `KAFKA_BROKERS` and `CLICKHOUSE_URL` (the stack's defaults otherwise).
 
 pub mod accounts;
+pub mod bench;
 pub mod broker;
 pub mod browser;
 pub mod contract;

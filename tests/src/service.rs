@@ -16,6 +16,8 @@ pub enum Binary {
     Admin,
     Rules,
     WebhookSink,
+    /// The baselines of `deploy/local/bench` (bare axum, the minimal durable handler).
+    BenchBaseline,
 }
 
 impl Binary {
@@ -29,6 +31,7 @@ impl Binary {
             Binary::Admin => "opsmantik-admin",
             Binary::Rules => "opsmantik-rules",
             Binary::WebhookSink => "opsmantik-webhook-sink",
+            Binary::BenchBaseline => "opsmantik-bench-baseline",
         }
     }
 }
@@ -48,8 +51,10 @@ fn ensure_built() {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let release = bin_dir().ends_with("release");
         let status = Command::new(cargo)
             .args(["build", "--quiet", "--bins", "--workspace"])
+            .args(release.then_some("--release"))
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .status()
             .expect("run cargo build");
@@ -115,6 +120,11 @@ impl Service {
             name: binary.file().to_string(),
             log,
         }
+    }
+
+    /// The process id (for CPU time read from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process at once (no flush, no offset commit): a crash.

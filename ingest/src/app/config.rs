@@ -32,6 +32,9 @@ pub struct EdgeConfig {
     /// How often the edge reloads the sites from Redis (ms).
     #[arg(long, env = "SITE_REFRESH_MS", default_value_t = 2000)]
     pub site_refresh_ms: u64,
+    /// Most visitors the edge's replica of the visitor index holds (about 150 bytes each).
+    #[arg(long, env = "VISITOR_REPLICA_CAPACITY", default_value_t = 500_000)]
+    pub visitor_replica_capacity: usize,
     /// Production mode: refuse to start with development settings (`--dev-print-codes`, empty or
     /// development secrets, a session cookie without `Secure`).
     #[arg(long, env = "OPSMANTIK_PRODUCTION", default_value_t = false)]

@@ -39,6 +39,9 @@ pub struct AppState {
     pub limits: TrackingLimits,
     pub server: ServerLimits,
     pub redis: Store,
+    /// The visitor index as far as this edge has met it, kept current from Redis's announcements: a hit's
+    /// score without a round trip.
+    pub visitors: Arc<opsmantik_runtime::visitor_index::Replica>,
     /// The storage seams of the handlers (Redis and ClickHouse, or in memory in tests).
     pub stores: Stores,
     /// Where webhooks may point.
@@ -170,6 +173,10 @@ impl AppState {
             callflow,
             identity,
             auth: AuthState::from_config(&crate::auth::AuthConfig::for_tests()),
+            visitors: Arc::new(opsmantik_runtime::visitor_index::Replica::new(
+                redis.clone(),
+                10_000,
+            )),
             redis,
             outbound: opsmantik_runtime::outbound::Policy::default(),
         }

@@ -33,6 +33,11 @@ pub async fn start(
     let limiter = limits::Limiter::default();
     let sync = limiter.spawn_sync(redis.clone(), shutdown.clone());
     let clickhouse = opsmantik_runtime::clickhouse::client(&config.clickhouse);
+    let visitors = Arc::new(opsmantik_runtime::visitor_index::Replica::new(
+        redis.clone(),
+        config.visitor_replica_capacity,
+    ));
+    let follow = tokio::spawn(visitors.clone().follow(shutdown.clone()));
     let outbound =
         opsmantik_runtime::outbound::Policy::new(&config.webhook_allow_private, config.production)
             .map_err(|e| RuntimeError::Config(format!("WEBHOOK_ALLOW_PRIVATE: {e}")))?;
@@ -54,9 +59,10 @@ pub async fn start(
         limits: config.limits.clone(),
         server: config.server.clone(),
         sites,
+        visitors,
         redis,
     };
-    Ok((state, vec![refresh, sync]))
+    Ok((state, vec![refresh, sync, follow]))
 }
 
 /// Loads the sites once before serving (so the first requests find them) and keeps them fresh.

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use opsmantik_runtime::kafka::OutRecord;
 use opsmantik_runtime::now_ms;
-use opsmantik_runtime::visitor_index;
 use opsmantik_schemas::{encode, CallIntent, ClickContext, Topic};
 use serde_json::{json, Map, Value};
 
@@ -184,7 +183,7 @@ async fn visitor_answer(state: &AppState, v: &Valid) -> Value {
     let Some(fp) = &v.intent.fingerprint else {
         return json!({ "status": "unmatched" });
     };
-    let read = visitor_index::read(&state.redis, &v.site.public_id, fp);
+    let read = state.visitors.get(&v.site.public_id, fp);
     let entry = match tokio::time::timeout(std::time::Duration::from_millis(200), read).await {
         Ok(Ok(e)) => e,
         Ok(Err(e)) => {

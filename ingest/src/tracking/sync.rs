@@ -120,10 +120,11 @@ pub async fn diag(
     ))
 }
 
-/// The lead score of the session this hit continues, from the visitor index (0 for a new session). The
-/// read is bounded: a slow or absent Redis costs at most 50 ms and answers 0.
+/// The lead score of the session this hit continues, from the edge's replica of the visitor index (0 for a
+/// new session): no Redis round trip once the edge has met the visitor. A first read is bounded: a slow or
+/// absent Redis costs at most 50 ms and answers 0.
 async fn current_score(state: &AppState, hit: &TrackingHit) -> i32 {
-    let read = opsmantik_runtime::visitor_index::read(&state.redis, &hit.site, &hit.visitor);
+    let read = state.visitors.get(&hit.site, &hit.visitor);
     match tokio::time::timeout(std::time::Duration::from_millis(50), read).await {
         Ok(Ok(Some(e))) if e.last_seen_ms >= hit.event_time - 30 * 60 * 1000 => e.lead_score,
         _ => 0,

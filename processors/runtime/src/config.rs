@@ -92,18 +92,26 @@ pub struct BatchConfig {
         default_value_t = 10_000
     )]
     pub max_records: usize,
-    /// Longest a batch waits to fill before it is handled (ms).
+    /// Longest a batch waits to fill before it is handled (ms), however busy the input.
     #[arg(
         long = "batch-max-wait-ms",
         env = "BATCH_MAX_WAIT_MS",
-        default_value_t = 1000
+        default_value_t = 250
     )]
     pub max_wait_ms: u64,
+    /// A batch is handled as soon as no record arrived for this long (ms): light traffic gets small batches
+    /// at once, heavy traffic fills them up to `max_wait_ms` or `max_records`.
+    #[arg(long = "batch-quiet-ms", env = "BATCH_QUIET_MS", default_value_t = 20)]
+    pub quiet_ms: u64,
 }
 
 impl BatchConfig {
     pub fn max_wait(&self) -> Duration {
         Duration::from_millis(self.max_wait_ms)
+    }
+
+    pub fn quiet(&self) -> Duration {
+        Duration::from_millis(self.quiet_ms)
     }
 }
 

@@ -129,14 +129,18 @@ impl Watch {
     }
 }
 
-/// Waits for the first record, then collects more until `max_records` or `max_wait` after the first.
+/// Waits for the first record, then collects more until `max_records`, `max_wait` after the first, or a
+/// quiet spell of `quiet` with no record (whichever comes first): a batch is as large as the traffic makes it.
 async fn next_batch(consumer: &StageConsumer, batching: &BatchConfig) -> Vec<Incoming> {
     let mut batch = Vec::new();
     let mut deadline = None;
     while batch.len() < batching.max_records {
         let received = match deadline {
             None => tokio::time::timeout(IDLE_TICK, consumer.recv()).await,
-            Some(d) => tokio::time::timeout_at(d, consumer.recv()).await,
+            Some(d) => {
+                let quiet = tokio::time::Instant::now() + batching.quiet();
+                tokio::time::timeout_at(quiet.min(d), consumer.recv()).await
+            }
         };
         match received {
             Err(_elapsed) => break,

@@ -67,6 +67,11 @@ impl Store {
             .cloned()
     }
 
+    /// A connection of its own for subscribing to channels (pub/sub cannot share the command connection).
+    pub async fn pubsub(&self) -> Result<::redis::aio::PubSub, ::redis::RedisError> {
+        self.client.get_async_pubsub().await
+    }
+
     /// A key under this store's prefix.
     pub fn key(&self, parts: &[&str]) -> String {
         format!("{}{}", self.prefix, parts.join(":"))

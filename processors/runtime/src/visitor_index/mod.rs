@@ -2,6 +2,13 @@
 //! and its lead score. Written by the Redis overlay from the sessions topic; read by the edge to answer a hit
 //! or a call event synchronously with the visitor's score. Keys carry the site as hash tag and expire after
 //! two days idle.
+//!
+//! Every write is also published on a Redis channel ([`updates_channel`]); each edge keeps a [`Replica`] of
+//! the entries it has met, kept current from that channel, so answering a hit costs no Redis round trip.
+
+mod replica;
+
+pub use replica::Replica;
 
 use ::redis::AsyncCommands;
 
@@ -30,8 +37,17 @@ fn key(store: &Store, site: &str, visitor: &str) -> String {
     store.site_key("visitor", site, visitor)
 }
 
-/// Writes many entries in one pipelined round trip. An entry never moves back in time: a replayed older
-/// session state does not overwrite a newer one.
+/// The channel every write of the index is announced on (under the store's prefix).
+pub fn updates_channel(store: &Store) -> String {
+    store.key(&["visitor_index", "updates"])
+}
+
+/// One announced write: `[site, visitor, session_id, last_seen_ms, lead_score]`.
+type Update = (String, String, String, i64, i32);
+
+/// Writes many entries in one pipelined round trip, and announces them on [`updates_channel`] in the same
+/// round trip. An entry never moves back in time: a replayed older session state does not overwrite a newer
+/// one (replicas apply the same rule).
 pub async fn write(
     store: &Store,
     entries: &[(String, String, VisitorEntry)],
@@ -52,6 +68,17 @@ pub async fn write(
             .arg(e.lead_score)
             .arg(TTL_SECS);
     }
+    let updates: Vec<Update> = entries
+        .iter()
+        .map(|(site, visitor, e)| {
+            let (session, seen, score) = (e.session_id.clone(), e.last_seen_ms, e.lead_score);
+            (site.clone(), visitor.clone(), session, seen, score)
+        })
+        .collect();
+    let announced = serde_json::to_string(&updates).unwrap_or_default();
+    pipe.cmd("PUBLISH")
+        .arg(updates_channel(store))
+        .arg(announced);
     pipe.query_async::<()>(&mut c).await
 }
 
