@@ -1,5 +1,8 @@
 //! `opsmantik-edge`: the HTTP edge.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_ingest::{run, EdgeConfig};
 

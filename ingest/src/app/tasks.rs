@@ -41,7 +41,7 @@ pub async fn start(
     let outbound =
         opsmantik_runtime::outbound::Policy::new(&config.webhook_allow_private, config.production)
             .map_err(|e| RuntimeError::Config(format!("WEBHOOK_ALLOW_PRIVATE: {e}")))?;
-    let state = AppState {
+    let state = AppState::from(super::state::Parts {
         outbound,
         stores: super::stores::Stores::live(&redis, &clickhouse),
         publisher: Arc::new(publisher.clone()),
@@ -61,7 +61,7 @@ pub async fn start(
         sites,
         visitors,
         redis,
-    };
+    });
     Ok((state, vec![refresh, sync, follow]))
 }
 

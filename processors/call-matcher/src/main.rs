@@ -1,5 +1,8 @@
 //! `opsmantik-call-matcher`: clicks + sessions → call records.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_call_matcher::{run, MatcherConfig};
 

@@ -1,5 +1,8 @@
 //! `opsmantik-rules`: product events → signed webhook deliveries.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_rules::processor::{run, RulesConfig};
 

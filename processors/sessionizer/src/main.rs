@@ -1,5 +1,8 @@
 //! `opsmantik-sessionizer`: tracking hits → sessions and session events.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_sessionizer::{run, SessionizerConfig};
 

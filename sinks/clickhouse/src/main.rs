@@ -1,5 +1,8 @@
 //! `opsmantik-clickhouse-sink`: sessions, events, call-flow events and dead letters → ClickHouse.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_clickhouse_sink::{run, SinkConfig};
 

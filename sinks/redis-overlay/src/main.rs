@@ -1,5 +1,8 @@
 //! `opsmantik-redis-overlay`: sessions and events → today's per-site counts in Redis.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_redis_overlay::{run, OverlayConfig};
 

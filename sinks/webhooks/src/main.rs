@@ -1,5 +1,8 @@
 //! `opsmantik-webhook-sink`: webhook deliveries → their receivers.
 
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 use clap::Parser;
 use opsmantik_webhook_sink::{run, WebhookConfig};
 
