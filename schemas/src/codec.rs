@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use apache_avro::rabin::Rabin;
-use apache_avro::{from_avro_datum, from_value, write_avro_datum_ref, Schema};
+use apache_avro::{
+    from_avro_datum, from_value, write_avro_datum_ref, GenericSingleObjectReader, Schema,
+};
 
 use crate::records::{
     AuditRecord, AvroRecord, CallFlowEvent, CallIntent, CallRecord, DeadLetter, ProductEvent,
@@ -65,6 +67,9 @@ struct Known {
 struct Registry {
     by_fingerprint: HashMap<u64, Known>,
     current: HashMap<&'static str, (Schema, [u8; HEADER_LEN])>,
+    /// Readers of the current schemas with their names resolved once: a record written with the schema it
+    /// is read as (nearly every record) is decoded without per-record schema resolution.
+    same_schema: HashMap<u64, GenericSingleObjectReader>,
 }
 
 fn current_schemas() -> [(&'static str, &'static str); 10] {
@@ -109,9 +114,13 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
         let mut by_fingerprint = HashMap::new();
         let mut current = HashMap::new();
+        let mut same_schema = HashMap::new();
         for (name, text) in current_schemas() {
             let schema = parse_shipped(text);
             let fp = fingerprint(&schema);
+            if let Ok(reader) = GenericSingleObjectReader::new(schema.clone()) {
+                same_schema.insert(fp, reader);
+            }
             let mut header = [0u8; HEADER_LEN];
             header[..2].copy_from_slice(&MAGIC);
             header[2..].copy_from_slice(&fp.to_le_bytes());
@@ -132,6 +141,7 @@ fn registry() -> &'static Registry {
         Registry {
             by_fingerprint,
             current,
+            same_schema,
         }
     })
 }
@@ -201,9 +211,19 @@ pub fn decode<T: AvroRecord>(bytes: &[u8]) -> Result<T, CodecError> {
             expected: T::FULL_NAME,
         });
     }
-    let mut body = &bytes[HEADER_LEN..];
-    let value = from_avro_datum(&writer.schema, &mut body, Some(schema_of::<T>()))
-        .map_err(|e| CodecError::Body(e.to_string()))?;
+    let (value, body) = match registry().same_schema.get(&fp) {
+        Some(reader) => {
+            let mut all = bytes;
+            let value = reader.read_value(&mut all);
+            (value, all)
+        }
+        None => {
+            let mut body = &bytes[HEADER_LEN..];
+            let value = from_avro_datum(&writer.schema, &mut body, Some(schema_of::<T>()));
+            (value, body)
+        }
+    };
+    let value = value.map_err(|e| CodecError::Body(e.to_string()))?;
     if !body.is_empty() {
         return Err(CodecError::Body(format!("{} trailing bytes", body.len())));
     }

@@ -1,9 +1,9 @@
 //! Sessionizer throughput in-process, on one core (a current-thread runtime): the operator stage fed the
 //! broker's records in batches of 1,000, as the consume loop feeds it — Avro decode, the session rules, state,
-//! outputs encoded (then dropped). The mix: 1,000,000 visitors with Zipf-distributed activity (s = 1), 2,000,000
+//! outputs encoded (then dropped). The mix: 1,000,000 visitors with Zipf-distributed activity (s = 1), 1,000,000
 //! hits over two hours of event time, 5 % of them late (1–10 minutes behind their visitor's clock).
 //! Baseline in the same run: decoding the same records and nothing else — the floor any consumer pays.
-//! Best of three rounds each. `cargo bench -p opsmantik-sessionizer --bench throughput` (`BENCH_SMOKE=1`: 20,000 hits, once).
+//! Best of two rounds each. `cargo bench -p opsmantik-sessionizer --bench throughput` (`BENCH_SMOKE=1`: 20,000 hits, once).
 
 mod common;
 
@@ -73,7 +73,7 @@ async fn main() {
     let (visitors, hits, rounds) = if smoke {
         (10_000, 20_000, 1)
     } else {
-        (1_000_000, 2_000_000, 3)
+        (1_000_000, 1_000_000, 2)
     };
     let records = mix(visitors, hits);
     let baseline = best_of(rounds, || {
