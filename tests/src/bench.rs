@@ -207,8 +207,14 @@ Requests/sec:   8966.12
 
     #[test]
     fn reads_cpu_time_of_this_process() {
-        let spent = cpu_seconds(std::process::id());
-        assert!(spent >= 0.0);
+        let before = cpu_seconds(std::process::id());
+        let busy_until = std::time::Instant::now() + Duration::from_millis(300);
+        let mut spin = 0u64;
+        while std::time::Instant::now() < busy_until {
+            spin = std::hint::black_box(spin.wrapping_add(1));
+        }
+        let spent = cpu_seconds(std::process::id()) - before;
+        assert!(spent >= 0.1, "300 ms of spinning read as {spent} CPU s");
         assert_eq!(cpu_seconds(u32::MAX), 0.0, "an absent process reads as 0");
     }
 }

@@ -12,7 +12,8 @@ use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 use opsmantik_runtime::consume::BatchHandler;
 use opsmantik_runtime::kafka::Incoming;
 
-use common::{hit, report, stage};
+use common::{hit, stage};
+use opsmantik_e2e::bench::{scale, Row};
 
 #[global_allocator]
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -31,11 +32,7 @@ async fn main() {
     let visitors: usize = std::env::var("VISITORS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1") {
-            10_000
-        } else {
-            150_000
-        });
+        .unwrap_or(scale(150_000, 10_000));
     let mut stage = stage();
     let mut offset = 0;
     let mut feed = |batch: Vec<Incoming>| {
@@ -79,13 +76,14 @@ async fn main() {
     println!("closed (6 h):    {closed:>8.0} bytes per visitor");
     println!("forgotten (25 h):{forgotten:>8.0} bytes per visitor");
     println!("ratio closed/open: {:.3}", closed / open);
-    report(
-        "sessionizer state per active session (open, 1 hit)",
-        open,
-        None,
-        "bytes",
-        &format!("closed {closed:.0} B, forgotten {forgotten:.0} B; target <= 300"),
-    );
+    Row {
+        path: "sessionizer state per active session (open, 1 hit)".into(),
+        ours: open,
+        unit: "bytes",
+        note: format!("closed {closed:.0} B, forgotten {forgotten:.0} B; target <= 300"),
+        ..Row::default()
+    }
+    .report();
     let rss = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     println!(
         "{}",

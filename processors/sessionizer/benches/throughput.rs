@@ -13,7 +13,8 @@ use opsmantik_runtime::consume::BatchHandler;
 use opsmantik_runtime::kafka::Incoming;
 use opsmantik_schemas::{decode, TrackingHit};
 
-use common::{hit, report, stage};
+use common::{hit, stage};
+use opsmantik_e2e::bench::{scale, Row};
 
 /// The allocator the sessionizer binary runs on.
 #[global_allocator]
@@ -69,12 +70,7 @@ fn best_of(rounds: usize, mut round: impl FnMut() -> f64) -> f64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let smoke = std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1");
-    let (visitors, hits, rounds) = if smoke {
-        (10_000, 20_000, 1)
-    } else {
-        (1_000_000, 1_000_000, 2)
-    };
+    let (visitors, hits, rounds) = scale((1_000_000, 1_000_000, 2), (10_000, 20_000, 1));
     let records = mix(visitors, hits);
     let baseline = best_of(rounds, || {
         let started = Instant::now();
@@ -97,11 +93,13 @@ async fn main() {
         }
         best = best.max(hits as f64 / started.elapsed().as_secs_f64());
     }
-    report(
-        &format!("sessionizer, 1 core, {visitors} visitors (Zipf), 5% late, vs decode only"),
-        best,
-        Some(baseline),
-        "events/s",
-        "target >= 1,000,000 events/s",
-    );
+    Row {
+        path: format!("sessionizer, 1 core, {visitors} visitors (Zipf), 5% late, vs decode only"),
+        ours: best,
+        baseline: Some(baseline),
+        unit: "events/s",
+        note: "target >= 1,000,000 events/s".into(),
+        ..Row::default()
+    }
+    .report();
 }

@@ -193,13 +193,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_live_replica_answers_a_met_visitor_from_memory_and_reads_the_others() {
+        let r = replica(1000);
+        r.apply(vec![("s".into(), "v".into(), "A".into(), 20, 40)]);
+        let entry = r
+            .get("s", "v")
+            .await
+            .expect("no Redis at port 1: answered from memory");
+        assert_eq!(entry.map(|e| e.lead_score), Some(40));
+        assert!(
+            r.get("s", "unmet").await.is_err(),
+            "an unmet visitor is read from Redis"
+        );
+    }
+
+    #[tokio::test]
     async fn while_not_live_it_reads_redis_and_remembers_nothing() {
         let r = replica(1000);
+        r.apply(vec![("s".into(), "met".into(), "A".into(), 20, 40)]);
         r.live.store(false, Ordering::Release);
         assert!(
-            r.get("s", "v").await.is_err(),
-            "no Redis at port 1: the read's error, not a guess"
+            r.get("s", "met").await.is_err(),
+            "a met visitor is read again (announcements may be missed): the read's error, not memory"
         );
+        assert!(r.get("s", "v").await.is_err());
         assert_eq!(known(&r, "v"), None);
     }
 }

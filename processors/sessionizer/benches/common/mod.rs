@@ -67,9 +67,3 @@ pub fn hit(visitor: usize, t: i64, offset: i64) -> Incoming {
         replay: None,
     }
 }
-
-/// One line of the `deploy/local/bench` table (the format of `opsmantik_e2e::bench::Row`).
-pub fn report(path: &str, ours: f64, baseline: Option<f64>, unit: &str, note: &str) {
-    let baseline = baseline.map_or("-".to_string(), |b| format!("{b:.0}"));
-    println!("BENCH\t{path}\t{ours:.0}\t{baseline}\t{unit}\t-\t-\t-\t{note}");
-}
