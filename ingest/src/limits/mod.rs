@@ -177,7 +177,13 @@ impl Limiter {
                 Some(h) => h,
                 None => {
                     self.first_sight.notify_one();
-                    subjects.entry(subject.to_string()).or_default()
+                    let windows = subjects.entry(subject.to_string()).or_default();
+                    // Held from the start, so the first sync learns what other instances counted in the
+                    // previous window too (a subject first seen here just after a boundary).
+                    if let Some(p) = window.checked_sub(1) {
+                        windows.current_mut(p);
+                    }
+                    windows
                 }
             };
             windows.window_ms = w;
@@ -209,6 +215,13 @@ impl Limiter {
             Ok(mut c) => pipe.query_async(&mut c).await,
             Err(e) => Err(e),
         };
+        self.learn(&batch, totals.as_deref().ok());
+        totals.map(|_| ())
+    }
+
+    /// Takes in a sync's answer: the global total of every window sent (`None`: Redis failed, so keep
+    /// limiting on what this instance saw).
+    fn learn(&self, batch: &[Outgoing], totals: Option<&[u64]>) {
         let mut table = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         for (i, b) in batch.iter().enumerate() {
             let held = table.get_mut(b.rule).and_then(|s| s.get_mut(&b.subject));
@@ -220,14 +233,11 @@ impl Limiter {
             {
                 let c = &mut slot.count;
                 c.in_flight = 0;
-                match &totals {
-                    Ok(t) => c.synced = t.get(i).copied().unwrap_or(c.synced + b.sent),
-                    // Keep limiting on what this instance saw.
-                    Err(_) => c.synced += b.sent,
-                }
+                c.synced = totals
+                    .and_then(|t| t.get(i).copied())
+                    .unwrap_or(c.synced + b.sent);
             }
         }
-        totals.map(|_| ())
     }
 
     /// Forgets subjects whose windows ended, and moves every live window's pending count in flight.
@@ -362,6 +372,29 @@ mod tests {
             .filter(|_| l.check_at(&MINUTE, "a", 1, half).allowed)
             .count();
         assert_eq!(passed, 5);
+    }
+
+    #[test]
+    fn a_subject_first_seen_after_a_boundary_learns_the_previous_window() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        let end = 240_000 - 500; // 0.5 s before a boundary
+        for _ in 0..8 {
+            assert!(a.check_at(&MINUTE, "k", 1, end).allowed);
+        }
+        // Instance b meets the subject 1 s later, in the next fixed window.
+        assert!(b.check_at(&MINUTE, "k", 1, end + 1000).allowed);
+        let batch = b.take_pending(end + 1000);
+        let windows: Vec<u64> = batch.iter().map(|o| o.window).collect();
+        assert_eq!(windows, [3, 4], "the previous window is asked for too");
+        // Redis answers the global totals: 8 from a in window 3, b's 1 in window 4.
+        b.learn(&batch, Some(&[8, 1]));
+        let passed = (0..10)
+            .filter(|_| b.check_at(&MINUTE, "k", 1, end + 1100).allowed)
+            .count();
+        assert_eq!(
+            passed, 1,
+            "8 carried over almost fully + 1 here leave one of 10"
+        );
     }
 
     #[test]
