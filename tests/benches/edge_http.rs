@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
-use opsmantik_e2e::bench::{self, cpu_seconds, scale, wrk, Load, Row};
+use opsmantik_e2e::bench::{self, cpu_seconds, scale, start_server, wrk, Load, Row, Server};
 use opsmantik_e2e::broker::PrivateBroker;
-use opsmantik_e2e::{free_port, wait_for, Binary, Env, Service};
+use opsmantik_e2e::{Binary, Env};
 use opsmantik_schemas::Topic;
 
 /// A tracker hit per request: 100,000 visitors, each with its own session and fingerprint.
@@ -28,27 +28,6 @@ end
     )
 }
 
-/// A server process under load and where it answers.
-struct Server {
-    service: Service,
-    url: String,
-}
-
-async fn start(binary: Binary, vars: &[(String, String)], tag: &str) -> anyhow::Result<Server> {
-    let port = free_port();
-    let mut vars = vars.to_vec();
-    vars.push(("EDGE_ADDR".into(), format!("127.0.0.1:{port}")));
-    let service = Service::start(binary, &vars, tag);
-    let url = format!("http://127.0.0.1:{port}/api/sync");
-    wait_for("server listening", Duration::from_secs(30), || async move {
-        std::net::TcpStream::connect(("127.0.0.1", port))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })
-    .await?;
-    Ok(Server { service, url })
-}
-
 /// Load on `server` for `secs`; the load and CPU seconds per million requests of its process.
 fn measure(
     server: &Server,
@@ -57,7 +36,8 @@ fn measure(
     script: &std::path::Path,
 ) -> anyhow::Result<(Load, f64)> {
     let before = cpu_seconds(server.service.pid());
-    let load = wrk(&server.url, connections, Duration::from_secs(secs), script)?;
+    let url = format!("{}/api/sync", server.base);
+    let load = wrk(&url, connections, Duration::from_secs(secs), script)?;
     let cpu = cpu_seconds(server.service.pid()) - before;
     anyhow::ensure!(
         load.errors == 0,
@@ -79,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut vars = env.vars();
     vars.push(("RUST_LOG".into(), "warn".into()));
-    let edge = start(Binary::Edge, &vars, &env.name).await?;
+    let edge = start_server(Binary::Edge, &vars, &env.name).await?;
     let mut base_vars = vars.clone();
     base_vars.push((
         "BASELINE_TOPIC".into(),
@@ -88,13 +68,13 @@ async fn main() -> anyhow::Result<()> {
     let mut bare_vars = base_vars.clone();
     bare_vars.push(("BASELINE_MODE".into(), "bare".into()));
     base_vars.push(("BASELINE_MODE".into(), "durable".into()));
-    let bare = start(
+    let bare = start_server(
         Binary::BenchBaseline,
         &bare_vars,
         &format!("{}-bare", env.name),
     )
     .await?;
-    let durable = start(
+    let durable = start_server(
         Binary::BenchBaseline,
         &base_vars,
         &format!("{}-durable", env.name),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opsmantik_e2e::bench::{scale, Row};
+use opsmantik_e2e::bench::{percentile, scale, Row};
 use opsmantik_e2e::{Env, Pipeline};
 use serde_json::json;
 
@@ -134,10 +134,6 @@ async fn probes(
     }
     delays.sort_by(f64::total_cmp);
     Ok(delays)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 fn row(label: String, delays: &[f64], note: String) -> Row {

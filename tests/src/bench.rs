@@ -12,6 +12,8 @@ use std::time::Duration;
 use opsmantik_runtime::kafka::OutRecord;
 use opsmantik_schemas::{encode, ProductEvent};
 
+use crate::{free_port, wait_for, Binary, Service};
+
 /// One comparison: our figure against the baseline measured in the same run.
 #[derive(Debug, Clone, Default)]
 pub struct Row {
@@ -57,6 +59,43 @@ pub fn scale<T>(full: T, quick: T) -> T {
     } else {
         full
     }
+}
+
+/// A server process started for a benchmark and the address it answers on (`http://127.0.0.1:<port>`).
+#[derive(Debug)]
+pub struct Server {
+    pub service: Service,
+    pub base: String,
+}
+
+/// Starts `binary` on a free port (`EDGE_ADDR`) with `vars` and waits until it listens.
+pub async fn start_server(
+    binary: Binary,
+    vars: &[(String, String)],
+    tag: &str,
+) -> anyhow::Result<Server> {
+    let port = free_port();
+    let mut vars = vars.to_vec();
+    vars.push(("EDGE_ADDR".into(), format!("127.0.0.1:{port}")));
+    let service = Service::start(binary, &vars, tag);
+    wait_for("server listening", Duration::from_secs(30), || async move {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    Ok(Server {
+        service,
+        base: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+/// The `p` quantile (0..=1) of `sorted` values (nearest rank); 0 for none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 /// User + system CPU seconds process `pid` has used so far (`/proc/<pid>/stat`, clock ticks of 1/100 s).
