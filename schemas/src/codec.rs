@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use apache_avro::rabin::Rabin;
-use apache_avro::{
-    from_avro_datum, from_value, write_avro_datum_ref, GenericSingleObjectReader, Schema,
-};
+use apache_avro::{from_avro_datum, from_value, write_avro_datum_ref, Schema};
 
 use crate::records::{
     AuditRecord, AvroRecord, CallFlowEvent, CallIntent, CallRecord, DeadLetter, ProductEvent,
@@ -62,14 +60,13 @@ impl CodecError {
 struct Known {
     full_name: String,
     schema: Schema,
+    /// Whether this is the current schema of its record: read directly, without resolution.
+    current: bool,
 }
 
 struct Registry {
     by_fingerprint: HashMap<u64, Known>,
     current: HashMap<&'static str, (Schema, [u8; HEADER_LEN])>,
-    /// Readers of the current schemas with their names resolved once: a record written with the schema it
-    /// is read as (nearly every record) is decoded without per-record schema resolution.
-    same_schema: HashMap<u64, GenericSingleObjectReader>,
 }
 
 fn current_schemas() -> [(&'static str, &'static str); 10] {
@@ -114,13 +111,9 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
         let mut by_fingerprint = HashMap::new();
         let mut current = HashMap::new();
-        let mut same_schema = HashMap::new();
         for (name, text) in current_schemas() {
             let schema = parse_shipped(text);
             let fp = fingerprint(&schema);
-            if let Ok(reader) = GenericSingleObjectReader::new(schema.clone()) {
-                same_schema.insert(fp, reader);
-            }
             let mut header = [0u8; HEADER_LEN];
             header[..2].copy_from_slice(&MAGIC);
             header[2..].copy_from_slice(&fp.to_le_bytes());
@@ -130,18 +123,24 @@ fn registry() -> &'static Registry {
                 Known {
                     full_name: name.to_string(),
                     schema,
+                    current: true,
                 },
             );
         }
         for text in HISTORY {
             let schema = parse_shipped(text);
             let full_name = full_name(&schema);
-            by_fingerprint.insert(fingerprint(&schema), Known { full_name, schema });
+            let fp = fingerprint(&schema);
+            let known = Known {
+                full_name,
+                schema,
+                current: false,
+            };
+            by_fingerprint.insert(fp, known);
         }
         Registry {
             by_fingerprint,
             current,
-            same_schema,
         }
     })
 }
@@ -192,6 +191,18 @@ pub(crate) fn encode_via_value<T: AvroRecord>(record: &T) -> Result<Vec<u8>, Cod
 
 /// Decodes a single-object encoded value written with any known version of `T`'s schema.
 pub fn decode<T: AvroRecord>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_with(bytes, true)
+}
+
+/// [`decode`] with every body resolved through an Avro `Value`, whatever its writer's schema: the reference
+/// the direct reader is tested against.
+#[cfg(test)]
+pub(crate) fn decode_via_value<T: AvroRecord>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_with(bytes, false)
+}
+
+/// Decodes `bytes`; a body written with the current schema is read directly when `direct`.
+fn decode_with<T: AvroRecord>(bytes: &[u8], direct: bool) -> Result<T, CodecError> {
     if bytes.len() < HEADER_LEN {
         return Err(CodecError::TooShort(bytes.len()));
     }
@@ -211,22 +222,23 @@ pub fn decode<T: AvroRecord>(bytes: &[u8]) -> Result<T, CodecError> {
             expected: T::FULL_NAME,
         });
     }
-    let (value, body) = match registry().same_schema.get(&fp) {
-        Some(reader) => {
-            let mut all = bytes;
-            let value = reader.read_value(&mut all);
-            (value, all)
-        }
-        None => {
-            let mut body = &bytes[HEADER_LEN..];
-            let value = from_avro_datum(&writer.schema, &mut body, Some(schema_of::<T>()));
-            (value, body)
-        }
+    let mut body = &bytes[HEADER_LEN..];
+    let record = if direct && writer.current {
+        crate::direct::read::<T>(&writer.schema, &mut body)
+            .map_err(|e| CodecError::Body(e.to_string()))?
+    } else {
+        read_resolved::<T>(&writer.schema, &mut body)?
     };
-    let value = value.map_err(|e| CodecError::Body(e.to_string()))?;
     if !body.is_empty() {
         return Err(CodecError::Body(format!("{} trailing bytes", body.len())));
     }
+    Ok(record)
+}
+
+/// Reads a body written with `writer` into `T`'s current schema, resolving through an Avro `Value`.
+fn read_resolved<T: AvroRecord>(writer: &Schema, body: &mut &[u8]) -> Result<T, CodecError> {
+    let value = from_avro_datum(writer, body, Some(schema_of::<T>()))
+        .map_err(|e| CodecError::Body(e.to_string()))?;
     from_value(&value).map_err(|e| CodecError::Body(e.to_string()))
 }
 

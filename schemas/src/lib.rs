@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod codec;
+mod direct;
 pub mod dlq;
 pub mod ids;
 pub mod migrations;
