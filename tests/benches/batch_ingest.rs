@@ -23,6 +23,10 @@ use opsmantik_runtime::redis::{RedisConfig, Store};
 use opsmantik_schemas::Topic;
 use serde_json::{json, Value};
 
+/// The edge binary's allocator: the router runs in this process, so it allocates as the edge does.
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

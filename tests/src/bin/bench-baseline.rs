@@ -18,6 +18,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 
+/// The edge's allocator, so the comparison is of the work done, not of the allocators.
+#[global_allocator]
+static ALLOCATOR: opsmantik_runtime::Allocator = opsmantik_runtime::Allocator;
+
 fn setting(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
