@@ -215,6 +215,10 @@ impl<'de, 's, 'r> SeqAccess<'de> for Items<'s, 'r, 'de> {
             if count < 0 {
                 length(self.input)?; // the block's size in bytes: not needed to read it
             }
+            // Every item of the project's arrays takes at least a byte: a count beyond the bytes left is a lie.
+            if count.unsigned_abs() > self.input.len() as u64 {
+                return err("array block claims more items than bytes remain");
+            }
             self.left_in_block = count.unsigned_abs();
         }
         self.left_in_block -= 1;
@@ -231,5 +235,52 @@ impl<'s, 'r, 'a> std::fmt::Debug for Reader<'s, 'r, 'a> {
         f.debug_struct("Reader")
             .field("left", &self.input.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Tags {
+        tags: Vec<String>,
+        n: Option<i64>,
+    }
+
+    fn schema() -> Schema {
+        Schema::parse_str(
+            r#"{"type":"record","name":"Tags","fields":[
+                {"name":"tags","type":{"type":"array","items":"string"}},
+                {"name":"n","type":["null","long"]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_array_blocks_and_unions() {
+        // Two blocks ("a"; then -1 with its byte size, "bc"), the end, then union branch 1 with -2.
+        let body = [2, 2, b'a', 1, 6, 4, b'b', b'c', 0, 2, 3];
+        let mut input = &body[..];
+        let tags: Tags = read(&schema(), &mut input).unwrap();
+        assert_eq!(
+            tags,
+            Tags {
+                tags: vec!["a".into(), "bc".into()],
+                n: Some(-2)
+            }
+        );
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn lies_about_sizes_are_errors_not_allocations() {
+        // An array block of 2^62 items, a string of 2^62 bytes, an 11-byte varint, a union branch 7.
+        let huge = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
+        let mut long_string = vec![2];
+        long_string.extend_from_slice(&huge);
+        for body in [&huge[..], &long_string[..], &[0xff; 11][..], &[0, 14][..]] {
+            assert!(read::<Tags>(&schema(), &mut &body[..]).is_err(), "{body:?}");
+        }
     }
 }
