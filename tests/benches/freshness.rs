@@ -1,8 +1,9 @@
 //! Freshness: from the edge's 2xx for a hit to its row being queryable in ClickHouse (`events`), through the
 //! whole pipeline (edge → broker → sessionizer → broker → sink) on the default local stack (the durable SQLite
 //! broker a user runs), with the stages' default batch settings. Idle, and while other traffic arrives at a
-//! fixed rate (5,000 hits/s). Probe hits carry their own visitor; ClickHouse is asked every 25 ms which have
-//! landed. p50 / p95 / p99 in milliseconds.
+//! fixed rate (5,000 hits/s offered; the row says what was achieved). Then the same on tansu's memory engine,
+//! so the stages' own capacity shows apart from the durable broker's. Probe hits carry their own visitor;
+//! ClickHouse is asked every 25 ms which have landed. p50 / p95 / p99 in milliseconds.
 //! Run: `deploy/local/bench`, or `cargo bench -p opsmantik-e2e --bench freshness` (`BENCH_SMOKE=1`).
 
 #![allow(clippy::unwrap_used)]
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opsmantik_e2e::bench::{percentile, scale, Row};
+use opsmantik_e2e::broker::PrivateBroker;
 use opsmantik_e2e::{Env, Pipeline};
 use serde_json::json;
 
@@ -148,19 +150,18 @@ fn row(label: String, delays: &[f64], note: String) -> Row {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let env = Env::new("bench_fresh").await?;
+/// Idle, then under `rate` hits/s: the two rows of one broker.
+async fn measure(env: &Env, broker_label: &str) -> anyhow::Result<()> {
     let site = env.create_site("fresh", &[]).await?;
     // The stages' own defaults, not the tests' short batch wait.
     let pipeline =
-        Pipeline::start_with(&env, &[("BATCH_MAX_WAIT_MS", "1000"), ("RUST_LOG", "warn")]).await?;
+        Pipeline::start_with(env, &[("BATCH_MAX_WAIT_MS", "1000"), ("RUST_LOG", "warn")]).await?;
     let n = scale(50, 10);
-    probes(&env, &pipeline, &site.public_id, "warm", 3).await?;
+    probes(env, &pipeline, &site.public_id, "warm", 3).await?;
 
-    let idle = probes(&env, &pipeline, &site.public_id, "idle", n).await?;
+    let idle = probes(env, &pipeline, &site.public_id, "idle", n).await?;
     row(
-        "freshness, edge 2xx → row in ClickHouse, idle".into(),
+        format!("freshness, edge 2xx → row in ClickHouse, idle, {broker_label}"),
         &idle,
         String::new(),
     )
@@ -171,16 +172,29 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let loader = load(&pipeline, &site.public_id, rate, stop.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let busy = probes(&env, &pipeline, &site.public_id, "busy", n).await?;
+    let busy = probes(env, &pipeline, &site.public_id, "busy", n).await?;
     stop.store(true, Ordering::Relaxed);
     let acked = loader.await?;
     let achieved = acked as f64 / started.elapsed().as_secs_f64();
     row(
-        format!("freshness at {rate} hits/s"),
+        format!("freshness at {rate} hits/s offered, {broker_label}"),
         &busy,
         format!("load achieved {achieved:.0} hits/s"),
     )
     .report();
     drop(pipeline);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // The stack a user runs: tansu's SQLite engine, durable.
+    let env = Env::new("bench_fresh").await?;
+    measure(&env, "durable SQLite broker").await?;
+    env.cleanup().await?;
+    // The same pipeline on tansu's memory engine: what the stages sustain when the broker is not the limit.
+    let broker = PrivateBroker::start_memory("bench-fresh")?;
+    let env = Env::on_brokers("bench_fresh_mem", &broker.brokers()).await?;
+    measure(&env, "memory broker").await?;
     env.cleanup().await
 }
