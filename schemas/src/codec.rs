@@ -2,7 +2,9 @@
 //!
 //! The encoder always writes the current schema. The decoder reads the writer's fingerprint, finds that schema
 //! among every schema version the project ever shipped (`schemas/avro/` and `schemas/avro/history/`), and
-//! resolves the body into the current schema of the requested type, so older producers keep working.
+//! resolves the body into the current schema of the requested type, so older producers keep working. A body
+//! written with the current schema itself (nearly every one) is read field by field by `direct`, without
+//! resolution.
 //! It never panics on bad input: every failure is a [`CodecError`].
 
 use std::collections::HashMap;
