@@ -175,17 +175,16 @@ impl Limiter {
         if commit {
             let windows = match held {
                 Some(h) => h,
-                None => {
-                    self.first_sight.notify_one();
-                    let windows = subjects.entry(subject.to_string()).or_default();
-                    // Held from the start, so the first sync learns what other instances counted in the
-                    // previous window too (a subject first seen here just after a boundary).
-                    if let Some(p) = window.checked_sub(1) {
-                        windows.current_mut(p);
-                    }
-                    windows
-                }
+                None => subjects.entry(subject.to_string()).or_default(),
             };
+            // A subject met for the first time, or again after a window without it here: the previous window
+            // is held too, so the sync (at once) learns what other instances counted in it.
+            if let Some(p) = window.checked_sub(1) {
+                if windows.get(window).is_none() && windows.get(p).is_none() {
+                    windows.current_mut(p);
+                    self.first_sight.notify_one();
+                }
+            }
             windows.window_ms = w;
             windows.current_mut(window).pending += cost;
         }
@@ -395,6 +394,31 @@ mod tests {
             passed, 1,
             "8 carried over almost fully + 1 here leave one of 10"
         );
+    }
+
+    #[test]
+    fn a_subject_back_after_a_window_away_learns_the_previous_window() {
+        let (a, b) = (Limiter::default(), Limiter::default());
+        assert!(b.check_at(&MINUTE, "k", 1, 60_000).allowed); // window 1, here
+        b.learn(&b.take_pending(60_000), Some(&[0, 1]));
+        for _ in 0..8 {
+            assert!(a.check_at(&MINUTE, "k", 1, 179_000).allowed); // window 2, elsewhere
+        }
+        // Back here in window 3, before the sync that would forget window 1.
+        assert!(b.check_at(&MINUTE, "k", 1, 180_500).allowed);
+        let batch = b.take_pending(180_500);
+        let mut windows: Vec<u64> = batch.iter().map(|o| o.window).collect();
+        windows.sort_unstable();
+        assert_eq!(windows, [2, 3], "window 2 is asked for");
+        let totals: Vec<u64> = batch
+            .iter()
+            .map(|o| if o.window == 2 { 8 } else { 1 })
+            .collect();
+        b.learn(&batch, Some(&totals));
+        let passed = (0..10)
+            .filter(|_| b.check_at(&MINUTE, "k", 1, 180_600).allowed)
+            .count();
+        assert_eq!(passed, 1);
     }
 
     #[test]
