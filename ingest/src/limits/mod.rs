@@ -111,8 +111,8 @@ struct Outgoing {
 #[derive(Debug, Clone, Default)]
 pub struct Limiter {
     counts: Arc<Mutex<Table>>,
-    /// Rung when a subject is seen for the first time, so the sync learns its global count at once
-    /// instead of at the next tick.
+    /// Rung when a subject is seen for the first time (or again after a window without it here), so the
+    /// sync learns its global counts at once instead of at the next tick.
     first_sight: Arc<tokio::sync::Notify>,
 }
 
