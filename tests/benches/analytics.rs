@@ -128,10 +128,12 @@ async fn baseline(env: &Env, site: &str, secs: u64, samples: usize) -> anyhow::R
         "SELECT count() FROM product_events WHERE site = '{site}' \
          AND event_time >= toDateTime(toUnixTimestamp(now()) - {secs})"
     );
+    // One client, so every sample reuses its connection as the edge's client does.
+    let ch = env.ch();
     let mut took = Vec::with_capacity(samples);
     for _ in 0..samples {
         let started = Instant::now();
-        env.ch().query(&sql).fetch_one::<u64>().await?;
+        ch.query(&sql).fetch_one::<u64>().await?;
         took.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     took.sort_by(f64::total_cmp);
