@@ -68,6 +68,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0012_dead_letter_replays.sql",
         sql: include_str!("../clickhouse/0012_dead_letter_replays.sql"),
     },
+    Migration {
+        name: "0013_product_rollups.sql",
+        sql: include_str!("../clickhouse/0013_product_rollups.sql"),
+    },
 ];
 
 /// Whether `statement` adds exactly one column (`ALTER TABLE t ADD COLUMN c …`): ClickHouse 18.16 has no

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::buckets::{fill, Period};
 use super::queries::Filter;
+use super::store::{Window, WindowQuery};
 use super::{EVENT_COUNTS_RULE, READS_RULE};
 use crate::app::state::AppState;
 use crate::auth::keys::{KeyRecord, Scope};
@@ -114,26 +115,43 @@ async fn event_counts(
         event_name: q.get("event_name").filter(|n| !n.is_empty()).cloned(),
         user_contains: None,
     };
-    let now = unix_now();
-    let starts = period.starts(now);
-    let from = starts[0];
-    let totals = state
-        .stores
-        .analytics
-        .totals(site, from, now, &filter)
+    let w = window(state, site, period, &filter, false)
         .await
         .map_err(|e| analytics_error(d, &e))?;
-    let counts = state
-        .stores
-        .analytics
-        .per_bucket(site, period, from, now, &filter)
-        .await
-        .map_err(|e| analytics_error(d, &e))?;
-    let buckets: Vec<Value> = fill(&starts, &counts)
+    let buckets: Vec<Value> = fill(&w.starts, &w.data.buckets)
         .into_iter()
         .map(|(s, c)| json!({ "timestamp": iso(i64::from(s)), "count": c }))
         .collect();
+    let totals = &w.data.totals;
     Ok(json!({ "count": totals.events, "unique_users": totals.users, "time_buckets": buckets }))
+}
+
+/// A window of `period` ending now, its bucket starts and the data.
+struct Answer {
+    now: u32,
+    starts: Vec<u32>,
+    data: Window,
+}
+
+async fn window(
+    state: &AppState,
+    site: &str,
+    period: Period,
+    filter: &Filter,
+    top_users: bool,
+) -> clickhouse::error::Result<Answer> {
+    let now = unix_now();
+    let starts = period.starts(now);
+    let q = WindowQuery {
+        site,
+        period,
+        from: starts[0],
+        to: now,
+        filter,
+        top_users,
+    };
+    let data = state.stores.analytics.window(&q).await?;
+    Ok(Answer { now, starts, data })
 }
 
 /// Seed 003: `GET /api/v1/analytics/metrics?timeRange&eventType&userId`, cached 10 s per site and query.
@@ -194,18 +212,10 @@ async fn metrics_data(
     f: &Filter,
 ) -> Result<Value, ApiError> {
     let d = Dialect::EventProcessor;
-    let err = |e: clickhouse::error::Error| analytics_error(d, &e);
-    let now = unix_now();
-    let starts = period.starts(now);
-    let from = starts[0];
-    let store = &state.stores.analytics;
-    let totals = store.totals(site, from, now, f).await.map_err(err)?;
-    let types = store.by_type(site, from, now, f).await.map_err(err)?;
-    let users = store.top_users(site, from, now, f).await.map_err(err)?;
-    let counts = store
-        .per_bucket(site, period, from, now, f)
+    let w = window(state, site, period, f, true)
         .await
-        .map_err(err)?;
+        .map_err(|e| analytics_error(d, &e))?;
+    let (totals, from, now) = (&w.data.totals, w.starts[0], w.now);
     let pct = |n: u64| {
         if totals.events == 0 {
             0.0
@@ -221,12 +231,12 @@ async fn metrics_data(
     Ok(json!({
         "totalEvents": totals.events,
         "timeRange": { "start": iso(i64::from(from)), "end": iso(i64::from(now)) },
-        "eventsByType": types.iter().map(|t| json!({ "eventType": t.event_name, "count": t.events, "percentage": pct(t.events) })).collect::<Vec<_>>(),
-        "topUsers": users.into_iter().map(|mut u| {
+        "eventsByType": w.data.by_type.iter().map(|t| json!({ "eventType": t.event_name, "count": t.events, "percentage": pct(t.events) })).collect::<Vec<_>>(),
+        "topUsers": w.data.top_users.into_iter().map(|mut u| {
             u.types.sort();
             json!({ "userId": u.user_id, "eventCount": u.events, "lastEventAt": iso(u.last_ms.div_euclid(1000)), "eventTypes": u.types })
         }).collect::<Vec<_>>(),
-        "eventsOverTime": fill(&starts, &counts).into_iter().map(|(s, c)| json!({ "timestamp": iso(i64::from(s)), "count": c })).collect::<Vec<_>>(),
+        "eventsOverTime": fill(&w.starts, &w.data.buckets).into_iter().map(|(s, c)| json!({ "timestamp": iso(i64::from(s)), "count": c })).collect::<Vec<_>>(),
         "avgEventsPerUser": avg,
         "uniqueUsers": totals.users,
         "uniqueSessions": totals.sessions,

@@ -7,6 +7,7 @@ pub mod buckets;
 pub mod handlers;
 pub mod queries;
 pub mod reconcile;
+pub mod rollup;
 pub mod site_stats;
 pub mod store;
 pub mod summary;

@@ -33,7 +33,7 @@ fn where_clause(site: &str, from: u32, to: u32, f: &Filter) -> (String, Vec<Stri
     (sql, args)
 }
 
-async fn fetch<T>(
+pub(super) async fn fetch<T>(
     client: &Client,
     sql: &str,
     args: Vec<String>,

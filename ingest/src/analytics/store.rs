@@ -14,34 +14,35 @@ use serde_json::Value;
 
 use super::buckets::Period;
 use super::queries::{self, Filter, Ingestion, Totals, TypeCount, UserCount};
+use super::rollup;
 
 type Reply<'a, T> = BoxFuture<'a, clickhouse::error::Result<T>>;
 
-/// The analytics reads (see `queries` for what each returns).
+/// One window of product events, as an analytics answer asks for it.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowQuery<'a> {
+    pub site: &'a str,
+    pub period: Period,
+    /// Seconds, inclusive: `from` is the first bucket's start, `to` now.
+    pub from: u32,
+    pub to: u32,
+    pub filter: &'a Filter,
+    /// Whether the answer lists top users (seed 003) or not (seed 002).
+    pub top_users: bool,
+}
+
+/// What a window holds: totals, event counts per bucket start (non-empty buckets only), per name, top users.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    pub totals: Totals,
+    pub buckets: HashMap<u32, u64>,
+    pub by_type: Vec<TypeCount>,
+    pub top_users: Vec<UserCount>,
+}
+
+/// The analytics reads (see `rollup` and `queries` for how each is answered).
 pub trait AnalyticsStore: Send + Sync + 'static {
-    fn totals<'a>(&'a self, site: &'a str, from: u32, to: u32, f: &'a Filter) -> Reply<'a, Totals>;
-    fn per_bucket<'a>(
-        &'a self,
-        site: &'a str,
-        period: Period,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, HashMap<u32, u64>>;
-    fn by_type<'a>(
-        &'a self,
-        site: &'a str,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, Vec<TypeCount>>;
-    fn top_users<'a>(
-        &'a self,
-        site: &'a str,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, Vec<UserCount>>;
+    fn window<'a>(&'a self, q: &'a WindowQuery<'a>) -> Reply<'a, Window>;
     fn ingestion<'a>(&'a self, site: &'a str, now: u32) -> Reply<'a, Ingestion>;
     /// A cached response, if fresh (best effort: a slow or absent cache is a miss).
     fn cached<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Value>>;
@@ -60,43 +61,8 @@ pub struct ClickHouseAnalytics {
 const CACHE_WAIT: Duration = Duration::from_millis(500);
 
 impl AnalyticsStore for ClickHouseAnalytics {
-    fn totals<'a>(&'a self, site: &'a str, from: u32, to: u32, f: &'a Filter) -> Reply<'a, Totals> {
-        Box::pin(queries::totals(&self.clickhouse, site, from, to, f))
-    }
-    fn per_bucket<'a>(
-        &'a self,
-        site: &'a str,
-        period: Period,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, HashMap<u32, u64>> {
-        Box::pin(queries::per_bucket(
-            &self.clickhouse,
-            site,
-            period,
-            from,
-            to,
-            f,
-        ))
-    }
-    fn by_type<'a>(
-        &'a self,
-        site: &'a str,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, Vec<TypeCount>> {
-        Box::pin(queries::by_type(&self.clickhouse, site, from, to, f))
-    }
-    fn top_users<'a>(
-        &'a self,
-        site: &'a str,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, Vec<UserCount>> {
-        Box::pin(queries::top_users(&self.clickhouse, site, from, to, f))
+    fn window<'a>(&'a self, q: &'a WindowQuery<'a>) -> Reply<'a, Window> {
+        Box::pin(rollup::window(&self.clickhouse, q, rollup::RAW_BELOW))
     }
     fn ingestion<'a>(&'a self, site: &'a str, now: u32) -> Reply<'a, Ingestion> {
         Box::pin(queries::ingestion(&self.clickhouse, site, now))
@@ -185,78 +151,58 @@ fn distinct<'e>(items: impl Iterator<Item = &'e str>) -> u64 {
         .len() as u64
 }
 
+/// The ten users with the most events, most first.
+fn top_users(rows: Vec<MemoryEvent>) -> Vec<UserCount> {
+    let mut users: HashMap<String, UserCount> = HashMap::new();
+    for e in rows.into_iter().filter(|e| !e.user_id.is_empty()) {
+        let u = users.entry(e.user_id.clone()).or_insert_with(|| UserCount {
+            user_id: e.user_id.clone(),
+            events: 0,
+            last_ms: i64::MIN,
+            types: Vec::new(),
+        });
+        u.events += 1;
+        u.last_ms = u.last_ms.max(e.timestamp_ms);
+        if !u.types.contains(&e.event_name) {
+            u.types.push(e.event_name);
+        }
+    }
+    let mut out: Vec<UserCount> = users.into_values().collect();
+    out.sort_by(|a, b| (b.events, &a.user_id).cmp(&(a.events, &b.user_id)));
+    out.truncate(10);
+    out
+}
+
 impl AnalyticsStore for MemoryAnalytics {
-    fn totals<'a>(&'a self, site: &'a str, from: u32, to: u32, f: &'a Filter) -> Reply<'a, Totals> {
-        let rows = self.select(site, from, to, f);
-        ready(Totals {
-            events: rows.len() as u64,
-            users: distinct(rows.iter().map(|e| e.user_id.as_str())),
-            sessions: distinct(rows.iter().map(|e| e.session_id.as_str())),
-        })
-    }
-    fn per_bucket<'a>(
-        &'a self,
-        site: &'a str,
-        period: Period,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, HashMap<u32, u64>> {
-        let b = i64::from(period.bucket_secs());
-        let mut counts = HashMap::new();
-        for e in self.select(site, from, to, f) {
+    fn window<'a>(&'a self, q: &'a WindowQuery<'a>) -> Reply<'a, Window> {
+        let rows = self.select(q.site, q.from, q.to, q.filter);
+        let b = i64::from(q.period.bucket_secs());
+        let mut buckets = HashMap::new();
+        let mut names: HashMap<String, u64> = HashMap::new();
+        for e in &rows {
             let start = e.timestamp_ms.div_euclid(1000) / b * b;
-            *counts.entry(start as u32).or_insert(0) += 1;
+            *buckets.entry(start as u32).or_insert(0) += 1;
+            *names.entry(e.event_name.clone()).or_insert(0) += 1;
         }
-        ready(counts)
-    }
-    fn by_type<'a>(
-        &'a self,
-        site: &'a str,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, Vec<TypeCount>> {
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        for e in self.select(site, from, to, f) {
-            *counts.entry(e.event_name).or_insert(0) += 1;
-        }
-        let mut out: Vec<TypeCount> = counts
+        let mut by_type: Vec<TypeCount> = names
             .into_iter()
             .map(|(event_name, events)| TypeCount { event_name, events })
             .collect();
-        out.sort_by(|a, b| (b.events, &a.event_name).cmp(&(a.events, &b.event_name)));
-        ready(out)
-    }
-    fn top_users<'a>(
-        &'a self,
-        site: &'a str,
-        from: u32,
-        to: u32,
-        f: &'a Filter,
-    ) -> Reply<'a, Vec<UserCount>> {
-        let mut users: HashMap<String, UserCount> = HashMap::new();
-        for e in self
-            .select(site, from, to, f)
-            .into_iter()
-            .filter(|e| !e.user_id.is_empty())
-        {
-            let u = users.entry(e.user_id.clone()).or_insert_with(|| UserCount {
-                user_id: e.user_id.clone(),
-                events: 0,
-                last_ms: i64::MIN,
-                types: Vec::new(),
-            });
-            u.events += 1;
-            u.last_ms = u.last_ms.max(e.timestamp_ms);
-            if !u.types.contains(&e.event_name) {
-                u.types.push(e.event_name);
-            }
-        }
-        let mut out: Vec<UserCount> = users.into_values().collect();
-        out.sort_by(|a, b| (b.events, &a.user_id).cmp(&(a.events, &b.user_id)));
-        out.truncate(10);
-        ready(out)
+        by_type.sort_by(|a, b| (b.events, &a.event_name).cmp(&(a.events, &b.event_name)));
+        ready(Window {
+            totals: Totals {
+                events: rows.len() as u64,
+                users: distinct(rows.iter().map(|e| e.user_id.as_str())),
+                sessions: distinct(rows.iter().map(|e| e.session_id.as_str())),
+            },
+            buckets,
+            by_type,
+            top_users: if q.top_users {
+                top_users(rows)
+            } else {
+                Vec::new()
+            },
+        })
     }
     fn ingestion<'a>(&'a self, site: &'a str, now: u32) -> Reply<'a, Ingestion> {
         let all = self.select(site, 0, u32::MAX, &Filter::default());

@@ -1,5 +1,5 @@
 //! What `run` starts besides the server: the state with its background tasks (the site cache's refresh,
-//! the limiter's sync). The tasks end when `shutdown` is cancelled; `run` joins them.
+//! the limiter's sync, the analytics sealer). The tasks end when `shutdown` is cancelled; `run` joins them.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::EdgeConfig;
 use super::state::AppState;
-use crate::{auth, callflow, http, identity, limits};
+use crate::{analytics, auth, callflow, http, identity, limits};
 
 /// Builds the state from `config` and starts its background tasks.
 pub async fn start(
@@ -38,6 +38,11 @@ pub async fn start(
         config.visitor_replica_capacity,
     ));
     let follow = tokio::spawn(visitors.clone().follow(shutdown.clone()));
+    let sealer = analytics::rollup::spawn_sealer(
+        clickhouse.clone(),
+        analytics::rollup::SEAL_EVERY,
+        shutdown.clone(),
+    );
     let outbound =
         opsmantik_runtime::outbound::Policy::new(&config.webhook_allow_private, config.production)
             .map_err(|e| RuntimeError::Config(format!("WEBHOOK_ALLOW_PRIVATE: {e}")))?;
@@ -62,7 +67,7 @@ pub async fn start(
         visitors,
         redis,
     });
-    Ok((state, vec![refresh, sync, follow]))
+    Ok((state, vec![refresh, sync, follow, sealer]))
 }
 
 /// Loads the sites once before serving (so the first requests find them) and keeps them fresh.
