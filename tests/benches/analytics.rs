@@ -140,6 +140,32 @@ async fn baseline(env: &Env, site: &str, secs: u64, samples: usize) -> anyhow::R
     Ok(took)
 }
 
+/// Waits until the edge's sealer has sealed every quarter-hour of the site (it seals what has had no data
+/// for 10 s, every 15 s); how long that took.
+async fn wait_sealed(env: &Env, site: &str) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let groups = env
+        .count(&format!(
+            "SELECT count() FROM (SELECT DISTINCT quarter, event_name FROM product_quarters WHERE site = '{site}')"
+        ))
+        .await?;
+    loop {
+        let sealed = env
+            .count(&format!(
+                "SELECT count() FROM (SELECT DISTINCT quarter, event_name FROM product_quarter_seals WHERE site = '{site}')"
+            ))
+            .await?;
+        if sealed >= groups {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        anyhow::ensure!(
+            started.elapsed().as_secs() < 180,
+            "sealed {sealed} of {groups} quarter-hours"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 fn row(path: String, ours: &[f64], base: &[f64], note: &str) -> Row {
     Row {
         path,
@@ -162,6 +188,10 @@ async fn main() -> anyhow::Result<()> {
     let mut vars = env.vars();
     vars.push(("RUST_LOG".into(), "warn".into()));
     let edge = start_server(Binary::Edge, &vars, &env.name).await?;
+    let sealing = wait_sealed(&env, &site.public_id).await?;
+    println!(
+        "# loaded {n} events; the edge sealed their quarter-hours {sealing:.1} s after it started"
+    );
     let http = reqwest::Client::new();
     let samples = scale(20, 3);
     let volume = format!("{:.1}M events", n as f64 / 1e6);
