@@ -151,7 +151,11 @@ async fn main() -> anyhow::Result<()> {
     let client_time = started.elapsed();
     let copied = count(&env, "product_events").await;
     let _ = std::fs::remove_file(&file);
-    anyhow::ensure!(copied == 2 * total, "the table holds {copied} of {} rows", 2 * total);
+    anyhow::ensure!(
+        copied == 2 * total,
+        "the table holds {copied} of {} rows",
+        2 * total
+    );
 
     let alone = broker_alone(&broker, batches).await?;
     let rows = total as f64;

@@ -19,6 +19,12 @@ use crate::RuntimeError;
 
 /// A stage's work on one batch of consumed records.
 pub trait BatchHandler: Send {
+    /// Whether the loop collects the next batch while this one is handled. Only for stages without
+    /// per-partition state: a partition may then move to another consumer while a batch of it is still being
+    /// handled here, and its records are handled twice (the new owner re-reads what was not stored), which a
+    /// stateless, idempotent stage such as the ClickHouse sink absorbs.
+    const OVERLAP: bool = false;
+
     /// Processes `batch` and returns once every output derived from it is acknowledged. Transport failures
     /// are retried inside (see [`publish_all`]); an error means the stage must stop, and the batch's offsets
     /// are then not stored, so the records are consumed again after restart.
@@ -45,11 +51,16 @@ pub async fn run_consumer<H: BatchHandler>(
     shutdown: &CancellationToken,
 ) -> Result<(), RuntimeError> {
     let mut watch = Watch::new(consumer, metrics.stage());
+    let mut collected: Option<Vec<Incoming>> = None;
     let result = loop {
         watch.maybe_check(consumer);
-        let batch = tokio::select! {
-            _ = shutdown.cancelled() => break Ok(()),
-            batch = next_batch(consumer, batching) => batch,
+        let batch = match collected.take() {
+            Some(_) if shutdown.is_cancelled() => break Ok(()),
+            Some(batch) => batch,
+            None => tokio::select! {
+                _ = shutdown.cancelled() => break Ok(()),
+                batch = next_batch(consumer, batching) => batch,
+            },
         };
         if batch.is_empty() {
             match handler.tick().await {
@@ -60,14 +71,27 @@ pub async fn run_consumer<H: BatchHandler>(
         }
         metrics.received(batch.len());
         let started = Instant::now();
-        if let Err(e) = handle_own(handler, &batch, metrics.stage()).await {
+        let work = async {
+            let handled = handle_own(handler, &batch, metrics.stage()).await;
+            if handled.is_ok() {
+                store_offsets(consumer, &batch);
+                metrics.batch_duration(started.elapsed());
+            }
+            handled
+        };
+        let handled = if H::OVERLAP {
+            let (handled, next) = tokio::join!(work, next_batch(consumer, batching));
+            collected = Some(next);
+            handled
+        } else {
+            work.await
+        };
+        if let Err(e) = handled {
             break match e {
                 RuntimeError::Shutdown => Ok(()),
                 other => Err(other),
             };
         }
-        store_offsets(consumer, &batch);
-        metrics.batch_duration(started.elapsed());
     };
     if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(error = %e, "final commit (nothing stored is fine)");

@@ -118,6 +118,9 @@ impl SinkHandler {
 }
 
 impl BatchHandler for SinkHandler {
+    /// No state: the next batch is collected while this one is decoded and inserted.
+    const OVERLAP: bool = true;
+
     async fn handle(&mut self, batch: &[Incoming]) -> Result<(), RuntimeError> {
         let mut pending = empty_pending();
         let mut letters = Vec::new();
