@@ -1,4 +1,5 @@
-//! Reads. Over product events, always from ClickHouse (deduplicated with `uniqExact(event_id)`): seed 002
+//! Reads. Over product events, from ClickHouse (deduplicated: `uniqExact(event_id)` over raw rows, or the
+//! rollups of `rollup` for long, busy windows): seed 002
 //! `GET /api/v1/analytics/events`, seed 003 `GET /api/v1/analytics/metrics` (cached 10 s in Redis) and
 //! `GET /api/v1/events/stats`, scoped to the site of the caller's API key. Over tracking: a site's summary,
 //! today's realtime overlay and its status (`site_stats`, `summary`), for a `read` key or a member.
