@@ -104,10 +104,10 @@ async fn quarter_counts(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<Quar
     let sql = format!(
         "SELECT qt, event_name, last, sealed, sealed_events FROM \
          (SELECT toUInt32(quarter) AS qt, event_name, toUInt32(maxMerge(last_insert)) AS last \
-          FROM product_quarters WHERE {w} GROUP BY quarter, event_name) ANY LEFT JOIN \
+          FROM product_quarters WHERE {w} GROUP BY quarter, event_name) AS a ANY LEFT JOIN \
          (SELECT toUInt32(quarter) AS qt, event_name, toUInt32(max(covers)) AS sealed, \
           argMax(events, covers) AS sealed_events FROM product_quarter_seals WHERE {w} \
-          GROUP BY quarter, event_name) USING qt, event_name"
+          GROUP BY quarter, event_name) AS b USING qt, event_name"
     );
     let twice = args.iter().chain(args.iter()).cloned().collect();
     let states: Vec<SealState> = fetch(client, &sql, twice).await?;
@@ -264,9 +264,9 @@ pub async fn seal(client: &Client) -> Result<()> {
          FROM product_quarters WHERE (site, quarter, event_name) IN \
          (SELECT site, quarter, event_name FROM \
            (SELECT site, quarter, event_name, maxMerge(last_insert) AS last FROM product_quarters \
-            GROUP BY site, quarter, event_name) ANY LEFT JOIN \
+            GROUP BY site, quarter, event_name) AS a ANY LEFT JOIN \
            (SELECT site, quarter, event_name, max(covers) AS sealed FROM product_quarter_seals \
-            GROUP BY site, quarter, event_name) USING site, quarter, event_name \
+            GROUP BY site, quarter, event_name) AS b USING site, quarter, event_name \
           WHERE last > sealed AND last < now() - {SETTLE_SECS}) \
          GROUP BY site, quarter, event_name HAVING covers < now() - {SETTLE_SECS}"
     );
