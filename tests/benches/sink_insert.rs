@@ -67,9 +67,7 @@ async fn broker_alone(broker: &PrivateBroker, batches: usize) -> anyhow::Result<
     let publisher = KafkaPublisher::new(&env.kafka)?;
     let consumer = create_consumer(&env.kafka, "bench", "drain", std::slice::from_ref(&topic))?;
     // Joined and assigned: a first record comes back.
-    publisher
-        .publish_batch(product_event_records(&topic, "warm", 0, 1))
-        .await;
+    publish_all(&publisher, &[product_event_records(&topic, "warm", 0, 1)]).await?;
     tokio::time::timeout(Duration::from_secs(60), consumer.recv()).await??;
     let records: Vec<_> = (0..batches)
         .map(|b| product_event_records(&topic, "base", b, BATCH))
@@ -100,9 +98,7 @@ async fn main() -> anyhow::Result<()> {
     let sink = Service::start(Binary::ClickHouseSink, &env.vars(), &env.name);
 
     // Warm-up: the sink has joined its group and written a row.
-    publisher
-        .publish_batch(product_event_records(&topic, "warm", 0, 1))
-        .await;
+    publish_all(&publisher, &[product_event_records(&topic, "warm", 0, 1)]).await?;
     wait_for("the sink's first row", Duration::from_secs(60), || async {
         match count(&env, "product_events").await {
             1 => Ok(()),
