@@ -23,6 +23,8 @@ use super::store::{Window, WindowQuery};
 pub const RAW_BELOW: u64 = 20_000;
 /// How long a group must go without data before the sealer counts it.
 const SETTLE_SECS: u32 = 10;
+/// How far back the sealer looks: the longest documented window (7 days) and a day of margin.
+const SEAL_HORIZON_SECS: u32 = 8 * 24 * 3600;
 /// How often each edge seals what settled.
 pub const SEAL_EVERY: Duration = Duration::from_secs(15);
 const QUARTER: u32 = 900;
@@ -255,18 +257,20 @@ async fn top_users(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<UserCount
     fetch(client, &sql, args).await
 }
 
-/// Seals every quarter-hour group whose data has settled and that no seal covers yet: its final event
-/// count, taken together with the last insert it covers (one query, one snapshot of the parts).
+/// Seals every quarter-hour group of the last [`SEAL_HORIZON_SECS`] whose data has settled and that no seal
+/// covers yet: its final event count, taken together with the last insert it covers (one query, one snapshot
+/// of the parts). Older quarter-hours are outside every documented window; a read of one merges its state.
 pub async fn seal(client: &Client) -> Result<()> {
+    let recent = format!("quarter >= now() - {SEAL_HORIZON_SECS}");
     let sql = format!(
         "INSERT INTO product_quarter_seals (site, quarter, event_name, events, covers) \
          SELECT site, quarter, event_name, uniqMerge(ids_state) AS events, maxMerge(last_insert) AS covers \
-         FROM product_quarters WHERE (site, quarter, event_name) IN \
+         FROM product_quarters WHERE {recent} AND (site, quarter, event_name) IN \
          (SELECT site, quarter, event_name FROM \
            (SELECT site, quarter, event_name, maxMerge(last_insert) AS last FROM product_quarters \
-            GROUP BY site, quarter, event_name) AS a ANY LEFT JOIN \
+            WHERE {recent} GROUP BY site, quarter, event_name) AS a ANY LEFT JOIN \
            (SELECT site, quarter, event_name, max(covers) AS sealed FROM product_quarter_seals \
-            GROUP BY site, quarter, event_name) AS b USING site, quarter, event_name \
+            WHERE {recent} GROUP BY site, quarter, event_name) AS b USING site, quarter, event_name \
           WHERE last > sealed AND last < now() - {SETTLE_SECS}) \
          GROUP BY site, quarter, event_name HAVING covers < now() - {SETTLE_SECS}"
     );
