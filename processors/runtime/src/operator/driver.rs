@@ -138,7 +138,8 @@ impl<O: Operator, St: SnapshotStore> OperatorStage<O, St> {
     }
 
     /// Publishes the round's outputs, dead-letters refused inputs and outputs, then writes snapshot deltas.
-    async fn finish(&mut self, batch: &[Incoming], round: Round) -> Result<(), RuntimeError> {
+    async fn finish(&mut self, batch: &[Incoming], mut round: Round) -> Result<(), RuntimeError> {
+        round.settle();
         let Round {
             records,
             sources,

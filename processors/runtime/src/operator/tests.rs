@@ -254,3 +254,50 @@ async fn a_snapshot_store_outage_holds_the_batch_until_it_is_back() {
         "saved once the store came back"
     );
 }
+
+#[test]
+fn only_the_newest_deferred_output_of_a_key_is_encoded_and_a_failed_one_refuses_its_input() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let encodes = Arc::new(AtomicUsize::new(0));
+    let counting = |payload: &'static str| -> Encode {
+        let encodes = encodes.clone();
+        Box::new(move || {
+            encodes.fetch_add(1, Ordering::SeqCst);
+            Ok(payload.as_bytes().to_vec())
+        })
+    };
+    let mut state: Keyed<u32> = Keyed::default();
+    let mut round = Round::new(opsmantik_schemas::Topics::new("ns"), 0);
+    for (source, payload) in [(0, "v1"), (1, "v2"), (2, "v3")] {
+        let mut cx = Context::new(&mut state, &mut round, Some(source));
+        cx.emit(Topic::Events, b"e", format!("event {source}").into_bytes());
+        cx.emit_latest_with(Topic::Sessions, b"s", counting(payload));
+    }
+    let mut cx = Context::new(&mut state, &mut round, Some(3));
+    cx.emit_latest_with(
+        Topic::Sessions,
+        b"bad",
+        Box::new(|| Err("no schema".into())),
+    );
+    round.settle();
+    assert_eq!(
+        encodes.load(Ordering::SeqCst),
+        1,
+        "v1 and v2 were replaced before encoding"
+    );
+    let sessions: Vec<_> = round
+        .records
+        .iter()
+        .zip(&round.sources)
+        .filter(|(r, _)| r.topic == "ns.opsmantik.sessions.v1")
+        .map(|(r, s)| (r.payload.clone(), *s))
+        .collect();
+    assert_eq!(sessions, vec![(b"v3".to_vec(), Some(2))]);
+    assert_eq!(
+        round.records.len(),
+        4,
+        "three events and the newest session state"
+    );
+    assert_eq!(round.rejects.len(), 1);
+    assert_eq!(round.rejects[0].0, 3);
+}
