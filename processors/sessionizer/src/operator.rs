@@ -94,18 +94,17 @@ impl Operator for SessionOperator {
             cx.state.set_timer(&key, TimerKind::Event, at);
         }
         let intent = crate::intents::intent_of(&hit);
-        let encoded =
-            encode(&event).and_then(|e| Ok((e, intent.as_ref().map(encode).transpose()?)));
+        let encoded = encode(&event).and_then(|e| {
+            let i = intent.as_ref().map(encode).transpose()?;
+            Ok((e, i, encode(&state)?))
+        });
         match encoded {
-            Ok((e, i)) => {
+            Ok((e, i, s)) => {
                 cx.emit(Topic::Events, event.session_id.as_bytes(), e);
                 if let Some(i) = i {
                     cx.emit(Topic::CallIntents, key.as_bytes(), i);
                 }
-                // Only the round's newest state of a session is published, so only that one is encoded.
-                let session = state.session_id.clone();
-                let newest = Box::new(move || encode(&state).map_err(|e| e.to_string()));
-                cx.emit_latest_with(Topic::Sessions, session.as_bytes(), newest);
+                cx.emit_latest(Topic::Sessions, state.session_id.as_bytes(), s);
             }
             Err(e) => cx.reject(Reason::Invalid, e.to_string()),
         }

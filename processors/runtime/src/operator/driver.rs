@@ -138,8 +138,7 @@ impl<O: Operator, St: SnapshotStore> OperatorStage<O, St> {
     }
 
     /// Publishes the round's outputs, dead-letters refused inputs and outputs, then writes snapshot deltas.
-    async fn finish(&mut self, batch: &[Incoming], mut round: Round) -> Result<(), RuntimeError> {
-        round.settle();
+    async fn finish(&mut self, batch: &[Incoming], round: Round) -> Result<(), RuntimeError> {
         let Round {
             records,
             sources,

@@ -52,34 +52,18 @@ pub trait Operator: Send {
     fn on_timer(&mut self, cx: &mut Context<'_, Self::State>, key: &str, kind: TimerKind, at: i64);
 }
 
-/// An output's encoding, run once the round ends (see [`Context::emit_latest_with`]).
-pub type Encode = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
-
 /// One round (a batch or an idle tick): its wall time and topic names, and its outputs, each remembering the
 /// input it came from.
+#[derive(Debug)]
 pub struct Round {
     now_ms: i64,
     topics: Topics,
-    /// Topic names resolved once per round.
-    names: HashMap<Topic, String>,
     pub records: Vec<OutRecord>,
     /// Index into the batch of the record that caused each output (`None`: a timer's output).
     pub sources: Vec<Option<usize>>,
-    /// Per output, an encoding still to run (its payload is empty until then).
-    deferred: Vec<Option<Encode>>,
-    latest: HashMap<(Topic, Vec<u8>), usize>,
+    latest: HashMap<(String, Vec<u8>), usize>,
     /// (batch index, reason, detail) of inputs the operator refused.
     pub rejects: Vec<(usize, Reason, String)>,
-}
-
-impl std::fmt::Debug for Round {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Round")
-            .field("now_ms", &self.now_ms)
-            .field("records", &self.records.len())
-            .field("rejects", &self.rejects)
-            .finish()
-    }
 }
 
 impl Round {
@@ -92,47 +76,10 @@ impl Round {
         Self {
             now_ms,
             topics,
-            names: HashMap::new(),
             records: Vec::new(),
             sources: Vec::new(),
-            deferred: Vec::new(),
             latest: HashMap::new(),
             rejects: Vec::new(),
-        }
-    }
-
-    fn name(&mut self, topic: Topic) -> String {
-        let topics = &self.topics;
-        self.names
-            .entry(topic)
-            .or_insert_with(|| topics.name(topic))
-            .clone()
-    }
-
-    /// Runs the encodings deferred to the round's end. An output whose encoding fails is dropped and the input
-    /// that caused it refused (`Invalid`); the round's other outputs stand.
-    pub fn settle(&mut self) {
-        let deferred = std::mem::take(&mut self.deferred);
-        if deferred.iter().all(Option::is_none) {
-            return;
-        }
-        let records = std::mem::take(&mut self.records);
-        let sources = std::mem::take(&mut self.sources);
-        for ((mut record, source), encode) in records.into_iter().zip(sources).zip(deferred) {
-            if let Some(encode) = encode {
-                match encode() {
-                    Ok(payload) => record.payload = payload,
-                    Err(detail) => {
-                        match source {
-                            Some(i) => self.rejects.push((i, Reason::Invalid, detail)),
-                            None => tracing::error!(%detail, "timer output refused"),
-                        }
-                        continue;
-                    }
-                }
-            }
-            self.records.push(record);
-            self.sources.push(source);
         }
     }
 }
@@ -176,45 +123,28 @@ impl<'a, S> Context<'a, S> {
 
     /// Publishes `payload` to `topic` under `key`.
     pub fn emit(&mut self, topic: Topic, key: &[u8], payload: Vec<u8>) {
-        self.push(topic, key, payload, None);
-    }
-
-    fn push(&mut self, topic: Topic, key: &[u8], payload: Vec<u8>, encode: Option<Encode>) {
-        let topic = self.round.name(topic);
         self.round.records.push(OutRecord {
-            topic,
+            topic: self.round.topics.name(topic),
             key: key.to_vec(),
             payload,
             replay: None,
         });
         self.round.sources.push(self.source);
-        self.round.deferred.push(encode);
     }
 
     /// Like [`emit`](Self::emit), but a later output of the same round with the same topic and key replaces
     /// this one (for versioned state where only the newest counts).
     pub fn emit_latest(&mut self, topic: Topic, key: &[u8], payload: Vec<u8>) {
-        self.latest(topic, key, payload, None);
-    }
-
-    /// Like [`emit_latest`](Self::emit_latest), with the payload encoded once the round ends, so only the
-    /// newest of a round's outputs for a key is ever encoded. If `encode` fails, that output is dropped and the
-    /// input that made it refused (`Invalid`).
-    pub fn emit_latest_with(&mut self, topic: Topic, key: &[u8], encode: Encode) {
-        self.latest(topic, key, Vec::new(), Some(encode));
-    }
-
-    fn latest(&mut self, topic: Topic, key: &[u8], payload: Vec<u8>, encode: Option<Encode>) {
-        if let Some(&i) = self.round.latest.get(&(topic, key.to_vec())) {
+        let name = self.round.topics.name(topic);
+        if let Some(&i) = self.round.latest.get(&(name.clone(), key.to_vec())) {
             self.round.records[i].payload = payload;
             self.round.sources[i] = self.source;
-            self.round.deferred[i] = encode;
             return;
         }
         self.round
             .latest
-            .insert((topic, key.to_vec()), self.round.records.len());
-        self.push(topic, key, payload, encode);
+            .insert((name, key.to_vec()), self.round.records.len());
+        self.emit(topic, key, payload);
     }
 
     /// Sends the input being handled to the DLQ with `reason` (no effect in a timer).
