@@ -165,40 +165,24 @@ impl<S> Keyed<S> {
 /// What changed in a partition since its last snapshot.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Delta {
-    /// (key, value and timers as MessagePack, see [`encode_slot`])
-    pub upserts: Vec<(String, Vec<u8>)>,
+    /// (key, JSON of value and timers)
+    pub upserts: Vec<(String, String)>,
     pub deletes: Vec<String>,
     pub offsets: Vec<(String, i64)>,
     pub watermark: i64,
 }
 
-/// A slot as stored: MessagePack with field names (so fields may be added with serde defaults, as with the
-/// JSON stored before; a binary form because escaping JSON strings was a tenth of the sessionizer's time).
-fn encode_slot<S: Serialize>(slot: &Slot<S>) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-    rmp_serde::to_vec_named(slot)
-}
-
-/// Reads a stored slot: MessagePack, or JSON as written before (a slot in MessagePack is a map, whose first
-/// byte is never `{`).
-fn decode_slot<S: DeserializeOwned>(bytes: &[u8]) -> Result<Slot<S>, String> {
-    if bytes.first() == Some(&b'{') {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
-    } else {
-        rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
-    }
-}
-
 /// A partition's stored form: its entries, next offsets and watermark.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Stored {
-    pub entries: Vec<(String, Vec<u8>)>,
+    pub entries: Vec<(String, String)>,
     pub offsets: HashMap<String, i64>,
     pub watermark: Option<i64>,
 }
 
 impl<S: Serialize + DeserializeOwned> Keyed<S> {
     /// The changes since the last call, and forgets them.
-    pub fn take_delta(&mut self) -> Result<Delta, rmp_serde::encode::Error> {
+    pub fn take_delta(&mut self) -> Result<Delta, serde_json::Error> {
         let mut delta = Delta {
             watermark: self.watermark,
             offsets: self.offsets.iter().map(|(t, o)| (t.clone(), *o)).collect(),
@@ -206,7 +190,7 @@ impl<S: Serialize + DeserializeOwned> Keyed<S> {
         };
         for key in std::mem::take(&mut self.changed) {
             match self.slots.get(&key) {
-                Some(slot) => delta.upserts.push((key, encode_slot(slot)?)),
+                Some(slot) => delta.upserts.push((key, serde_json::to_string(slot)?)),
                 None => delta.deletes.push(key),
             }
         }
@@ -227,8 +211,8 @@ impl<S: Serialize + DeserializeOwned> Keyed<S> {
         if let Some(w) = stored.watermark {
             keyed.watermark = w;
         }
-        for (key, bytes) in stored.entries {
-            match decode_slot::<S>(&bytes) {
+        for (key, json) in stored.entries {
+            match serde_json::from_str::<Slot<S>>(&json) {
                 Ok(slot) => {
                     for (kind, at) in slot.timers.iter().enumerate() {
                         if let Some(at) = at {
@@ -241,48 +225,5 @@ impl<S: Serialize + DeserializeOwned> Keyed<S> {
             }
         }
         keyed
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn restored(delta: Delta) -> Keyed<(u32, String)> {
-        Keyed::restore(Stored {
-            entries: delta.upserts,
-            offsets: delta.offsets.into_iter().collect(),
-            watermark: Some(delta.watermark),
-        })
-    }
-
-    #[test]
-    fn a_delta_restores_the_same_values_and_timers() {
-        let mut k: Keyed<(u32, String)> = Keyed::default();
-        k.insert("a", (5, "x \"quoted\" é".into()));
-        k.set_timer("a", TimerKind::Event, 70);
-        k.insert("b", (6, String::new()));
-        k.set_timer("b", TimerKind::Wall, 90);
-        let mut again = restored(k.take_delta().unwrap());
-        assert_eq!(again.get("a"), Some(&(5, "x \"quoted\" é".to_string())));
-        assert_eq!(again.get("b"), Some(&(6, String::new())));
-        assert_eq!(
-            again.pop_due(TimerKind::Event, Due::By(100)),
-            Some((70, "a".into()))
-        );
-        assert_eq!(
-            again.pop_due(TimerKind::Wall, Due::By(100)),
-            Some((90, "b".into()))
-        );
-    }
-
-    #[test]
-    fn entries_written_as_json_before_are_still_read() {
-        let k: Keyed<(u32, String)> = Keyed::restore(Stored {
-            entries: vec![("a".into(), br#"{"s":[5,"x"],"t":[70,null]}"#.to_vec())],
-            ..Stored::default()
-        });
-        assert_eq!(k.get("a"), Some(&(5, "x".to_string())));
-        assert_eq!(k.timers[0].iter().next(), Some(&(70, "a".to_string())));
     }
 }

@@ -1,5 +1,5 @@
 //! Where partition state is kept between runs: one hash per (stage, partition) with a field per key
-//! (`e:<key>`, the value and its timers as MessagePack; JSON written before is still read), per input topic the next offset the state reflects
+//! (`e:<key>`, the value and its timers as JSON), per input topic the next offset the state reflects
 //! (`o:<topic>`) and the watermark (`w`). A delta is written in one transaction after a batch's outputs are
 //! acknowledged and before its offsets are stored, so a snapshot is never behind the committed offsets; removed
 //! keys are deleted from it, so expired state does not come back on restore.
@@ -33,26 +33,25 @@ pub trait SnapshotStore: Send + Sync {
 }
 
 /// Reads a snapshot hash's fields.
-fn parse(fields: HashMap<String, Vec<u8>>) -> Stored {
+fn parse(fields: HashMap<String, String>) -> Stored {
     let mut stored = Stored::default();
-    let number = |v: &[u8]| std::str::from_utf8(v).ok().and_then(|s| s.parse().ok());
     for (field, value) in fields {
         if let Some(key) = field.strip_prefix(ENTRY) {
             stored.entries.push((key.to_string(), value));
         } else if let Some(topic) = field.strip_prefix(OFFSET) {
             stored
                 .offsets
-                .insert(topic.to_string(), number(&value).unwrap_or(0));
+                .insert(topic.to_string(), value.parse().unwrap_or(0));
         } else if field == WATERMARK {
-            stored.watermark = number(&value);
+            stored.watermark = value.parse().ok();
         }
     }
     stored
 }
 
 /// The fields a delta sets, and the ones it deletes.
-fn fields(delta: &Delta) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
-    let mut set: Vec<(String, Vec<u8>)> = delta
+fn fields(delta: &Delta) -> (Vec<(String, String)>, Vec<String>) {
+    let mut set: Vec<(String, String)> = delta
         .upserts
         .iter()
         .map(|(k, v)| (format!("{ENTRY}{k}"), v.clone()))
@@ -61,12 +60,9 @@ fn fields(delta: &Delta) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
         delta
             .offsets
             .iter()
-            .map(|(t, o)| (format!("{OFFSET}{t}"), o.to_string().into_bytes())),
+            .map(|(t, o)| (format!("{OFFSET}{t}"), o.to_string())),
     );
-    set.push((
-        WATERMARK.to_string(),
-        delta.watermark.to_string().into_bytes(),
-    ));
+    set.push((WATERMARK.to_string(), delta.watermark.to_string()));
     let deletes = delta
         .deletes
         .iter()
@@ -89,7 +85,7 @@ impl RedisSnapshots {
 impl SnapshotStore for RedisSnapshots {
     async fn load(&self, stage: &str, partition: i32) -> Result<Stored, String> {
         let mut c = self.0.conn().await.map_err(|e| e.to_string())?;
-        let fields: HashMap<String, Vec<u8>> = ::redis::cmd("HGETALL")
+        let fields: HashMap<String, String> = ::redis::cmd("HGETALL")
             .arg(self.key(stage, partition))
             .query_async(&mut c)
             .await
@@ -113,7 +109,7 @@ impl SnapshotStore for RedisSnapshots {
 }
 
 /// Snapshot hashes by (stage, partition).
-type Hashes = HashMap<(String, i32), HashMap<String, Vec<u8>>>;
+type Hashes = HashMap<(String, i32), HashMap<String, String>>;
 
 /// Snapshots in memory, shared between clones (tests: a "restart" builds a new stage over the same store).
 #[derive(Debug, Clone, Default)]
