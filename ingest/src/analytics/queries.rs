@@ -16,11 +16,18 @@ pub struct Filter {
     pub user_contains: Option<String>,
 }
 
-/// `site = ? AND event_time in [from, to]` plus the filter, and the strings to bind, in order. The window
-/// bounds are numbers the edge computed, written into the SQL; everything from the client is bound.
-fn where_clause(site: &str, from: u32, to: u32, f: &Filter) -> (String, Vec<String>) {
+/// `site = ? AND {column} in [from, to]` plus the filter, and the strings to bind, in order (`column`: the raw
+/// rows' `event_time`, or a rollup's `quarter`/`hour`). The window bounds are numbers the edge computed,
+/// written into the SQL; everything from the client is bound.
+pub(super) fn where_clause(
+    column: &str,
+    site: &str,
+    from: u32,
+    to: u32,
+    f: &Filter,
+) -> (String, Vec<String>) {
     let mut sql =
-        format!("site = ? AND event_time >= toDateTime({from}) AND event_time <= toDateTime({to})");
+        format!("site = ? AND {column} >= toDateTime({from}) AND {column} <= toDateTime({to})");
     let mut args = vec![site.to_string()];
     if let Some(n) = &f.event_name {
         sql.push_str(" AND event_name = ?");
@@ -62,7 +69,7 @@ pub async fn totals(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<Totals> {
-    let (w, args) = where_clause(site, from, to, f);
+    let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT uniqExact(event_id) AS events, uniqExactIf(user_id, user_id != '') AS users, \
          uniqExactIf(session_id, session_id != '') AS sessions FROM product_events WHERE {w}"
@@ -85,7 +92,7 @@ pub async fn per_bucket(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<HashMap<u32, u64>> {
-    let (w, args) = where_clause(site, from, to, f);
+    let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT toUInt32({}(event_time)) AS bucket, uniqExact(event_id) AS events FROM product_events WHERE {w} GROUP BY bucket",
         period.truncate_fn()
@@ -100,6 +107,21 @@ pub struct TypeCount {
     pub events: u64,
 }
 
+impl TypeCount {
+    /// Counts per event name, most first (ties by name), as `by_type` orders them.
+    pub fn ranked<N: Into<String>>(counts: HashMap<N, u64>) -> Vec<Self> {
+        let mut out: Vec<Self> = counts
+            .into_iter()
+            .map(|(n, events)| Self {
+                event_name: n.into(),
+                events,
+            })
+            .collect();
+        out.sort_by(|a, b| (b.events, &a.event_name).cmp(&(a.events, &b.event_name)));
+        out
+    }
+}
+
 pub async fn by_type(
     client: &Client,
     site: &str,
@@ -107,7 +129,7 @@ pub async fn by_type(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<Vec<TypeCount>> {
-    let (w, args) = where_clause(site, from, to, f);
+    let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT event_name, uniqExact(event_id) AS events FROM product_events WHERE {w} \
          GROUP BY event_name ORDER BY events DESC, event_name"
@@ -130,7 +152,7 @@ pub async fn top_users(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<Vec<UserCount>> {
-    let (w, args) = where_clause(site, from, to, f);
+    let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT user_id, uniqExact(event_id) AS events, max(timestamp_ms) AS last_ms, \
          groupUniqArray(event_name) AS types FROM product_events WHERE {w} AND user_id != '' \

@@ -88,16 +88,9 @@ struct SealState {
     sealed_events: u64,
 }
 
-/// `site = ? AND {column} in [from, to]` (+ the name filter), with its bindings.
+/// The window's filter on a rollup's time `column` (a rollup window has no user filter).
 fn range(column: &str, q: &WindowQuery<'_>, from: u32, to: u32) -> (String, Vec<String>) {
-    let mut sql =
-        format!("site = ? AND {column} >= toDateTime({from}) AND {column} <= toDateTime({to})");
-    let mut args = vec![q.site.to_string()];
-    if let Some(n) = &q.filter.event_name {
-        sql.push_str(" AND event_name = ?");
-        args.push(n.clone());
-    }
-    (sql, args)
+    queries::where_clause(column, q.site, from, to, q.filter)
 }
 
 /// Exact event counts per quarter-hour and name: seals where they still cover the group, states elsewhere.
@@ -170,14 +163,7 @@ async fn from_rollups(
         *buckets.entry(c.qt / bucket * bucket).or_insert(0) += c.events;
         *names.entry(c.event_name.as_str()).or_insert(0) += c.events;
     }
-    let mut by_type: Vec<TypeCount> = names
-        .into_iter()
-        .map(|(n, events)| TypeCount {
-            event_name: n.to_string(),
-            events,
-        })
-        .collect();
-    by_type.sort_by(|a, b| (b.events, &a.event_name).cmp(&(a.events, &b.event_name)));
+    let by_type = TypeCount::ranked(names);
     let top = async {
         if q.top_users {
             top_users(client, q).await

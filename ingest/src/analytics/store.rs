@@ -184,11 +184,7 @@ impl AnalyticsStore for MemoryAnalytics {
             *buckets.entry(start as u32).or_insert(0) += 1;
             *names.entry(e.event_name.clone()).or_insert(0) += 1;
         }
-        let mut by_type: Vec<TypeCount> = names
-            .into_iter()
-            .map(|(event_name, events)| TypeCount { event_name, events })
-            .collect();
-        by_type.sort_by(|a, b| (b.events, &a.event_name).cmp(&(a.events, &b.event_name)));
+        let by_type = TypeCount::ranked(names);
         ready(Window {
             totals: Totals {
                 events: rows.len() as u64,
