@@ -114,6 +114,16 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (tick(11) + tick(12)) / 100.0
 }
 
+/// The most memory process `pid` held so far (`VmHWM`, its peak resident set), in MiB; 0 if unreadable.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 /// `size` product events of batch `b` (ids `<prefix>-<b>-<i>`, 50 users), Avro-encoded for `topic`: what the
 /// batch route would publish for them, ready to go straight to the broker.
 pub fn product_event_records(topic: &str, prefix: &str, b: usize, size: usize) -> Vec<OutRecord> {

@@ -495,6 +495,8 @@ async fn health_reports_each_dependency() -> anyhow::Result<()> {
         send(p.http.get(p.url("/api/live"))).await.body,
         json!({ "live": true })
     );
+    // The analytics sealer reports its rounds (it runs once at start, then every 15 s).
+    sealer_reports(&p, "ok").await?;
     drop(p);
 
     // ClickHouse and Redis unreachable: degraded (tracking still flows). The broker-down case (unhealthy,
@@ -528,8 +530,30 @@ async fn health_reports_each_dependency() -> anyhow::Result<()> {
         ),
         (Some("down"), Some("down"))
     );
+    sealer_reports(&p, "failed").await?;
     drop(p);
     env.cleanup().await
+}
+
+/// Waits until the edge's `/metrics` counts a sealer round with `outcome`.
+async fn sealer_reports(p: &Pipeline, outcome: &str) -> anyhow::Result<()> {
+    let line = format!("edge_rollup_seals_total{{outcome=\"{outcome}\"}}");
+    wait_for(&line, Duration::from_secs(30), || async {
+        let reply = p.http.get(p.url("/metrics")).send().await;
+        let metrics = match reply {
+            Ok(r) => r.text().await.map_err(|e| e.to_string())?,
+            Err(e) => return Err(e.to_string()),
+        };
+        match metrics.lines().any(|l| l.starts_with(&line)) {
+            true => Ok(()),
+            false => Err(metrics
+                .lines()
+                .filter(|l| l.contains("rollup"))
+                .collect::<Vec<_>>()
+                .join("; ")),
+        }
+    })
+    .await
 }
 
 /// The two-step claims of edge deduplication hold on Redis exactly as on the in-memory store the in-process

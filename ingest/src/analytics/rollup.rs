@@ -271,9 +271,11 @@ pub fn spawn_sealer(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = seal(&client).await {
+            let sealed = seal(&client).await;
+            if let Err(e) = &sealed {
                 tracing::warn!(error = %e, "sealing analytics quarters failed; retrying");
             }
+            crate::ops::metrics::rollup_sealed(sealed.is_ok());
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(every) => {}

@@ -269,10 +269,10 @@ async fn batch_inner(
     let body = read_body(body)?;
     let dialect = dialect::of_batch(&body);
     let key = authenticate(state, headers, dialect, Scope::Ingest).await?;
-    let events = match (&body, dialect) {
-        (Value::Array(a), Dialect::EventApi) => a.clone(),
-        (Value::Object(o), Dialect::EventProcessor) => match o.get("events") {
-            Some(Value::Array(a)) => a.clone(),
+    let events = match (body, dialect) {
+        (Value::Array(a), Dialect::EventApi) => a,
+        (Value::Object(mut o), Dialect::EventProcessor) => match o.remove("events") {
+            Some(Value::Array(a)) => a,
             _ => {
                 return Err(ApiError::field(
                     dialect,

@@ -23,3 +23,14 @@ pub fn unknown_fields(n: usize) {
 pub fn publish_failed(route: &'static str) {
     metrics::counter!("edge_publish_failures_total", "route" => route).increment(1);
 }
+
+/// One round of the analytics sealer (`analytics::rollup`): counted by outcome; a success also sets the time
+/// of the last seal, so an alert can fire when it stops moving (rollup reads then merge states: slower, still right).
+pub fn rollup_sealed(ok: bool) {
+    let outcome = if ok { "ok" } else { "failed" };
+    metrics::counter!("edge_rollup_seals_total", "outcome" => outcome).increment(1);
+    if ok {
+        metrics::gauge!("edge_rollup_last_seal_timestamp_seconds")
+            .set(opsmantik_runtime::now_ms() as f64 / 1000.0);
+    }
+}

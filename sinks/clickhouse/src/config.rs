@@ -2,10 +2,17 @@
 
 use opsmantik_runtime::config::{BatchConfig, ClickHouseConfig, KafkaConfig, TelemetryConfig};
 
+/// Most records per insert unless `BATCH_MAX_RECORDS` says otherwise: larger than the other stages' default,
+/// because every insert makes a part in each table it reaches (and in each rollup behind `product_events`),
+/// and ClickHouse spends its CPU merging small parts again (docs/performance.md). Light traffic still gets
+/// small batches at once (the quiet spell); this only lets a busy or catching-up sink write fewer, larger ones.
+pub const SINK_MAX_RECORDS: &str = "100000";
+
 /// Everything the sink reads from flags and environment.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
-    about = "OpsMantik ClickHouse sink: sessions, events, call-flow events and dead letters -> ClickHouse"
+    about = "OpsMantik ClickHouse sink: sessions, events, call-flow events and dead letters -> ClickHouse",
+    mut_arg("max_records", |a| a.default_value(SINK_MAX_RECORDS))
 )]
 pub struct SinkConfig {
     #[command(flatten)]
@@ -25,5 +32,14 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::SinkConfig::command().debug_assert();
+    }
+
+    #[test]
+    fn the_sink_batches_more_records_than_other_stages() {
+        use clap::Parser;
+        let config = super::SinkConfig::parse_from(["sink"]);
+        assert_eq!(config.batch.max_records, 100_000);
+        let config = super::SinkConfig::parse_from(["sink", "--batch-max-records", "500"]);
+        assert_eq!(config.batch.max_records, 500);
     }
 }
