@@ -95,17 +95,8 @@ fn range(column: &str, q: &WindowQuery<'_>, from: u32, to: u32) -> (String, Vec<
 
 /// Exact event counts per quarter-hour and name: seals where they still cover the group, states elsewhere.
 async fn quarter_counts(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<QuarterCount>> {
-    let (w, args) = range("quarter", q, q.from, q.to);
-    let sql = format!(
-        "SELECT qt, event_name, last, sealed, sealed_events FROM \
-         (SELECT toUInt32(quarter) AS qt, event_name, toUInt32(maxMerge(last_insert)) AS last \
-          FROM product_quarters WHERE {w} GROUP BY quarter, event_name) AS a ANY LEFT JOIN \
-         (SELECT toUInt32(quarter) AS qt, event_name, toUInt32(max(covers)) AS sealed, \
-          argMax(events, covers) AS sealed_events FROM product_quarter_seals WHERE {w} \
-          GROUP BY quarter, event_name) AS b USING qt, event_name"
-    );
-    let twice = args.iter().chain(args.iter()).cloned().collect();
-    let states: Vec<SealState> = fetch(client, &sql, twice).await?;
+    let (sql, args) = quarter_counts_sql(q);
+    let states: Vec<SealState> = fetch(client, &sql, args).await?;
     let mut out = Vec::with_capacity(states.len());
     let mut open = Vec::new();
     for s in states {
@@ -123,6 +114,20 @@ async fn quarter_counts(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<Quar
     Ok(out)
 }
 
+/// Each quarter-hour group's last arrival and its newest seal (`quarter_counts`).
+fn quarter_counts_sql(q: &WindowQuery<'_>) -> (String, Vec<String>) {
+    let (w, args) = range("quarter", q, q.from, q.to);
+    let sql = format!(
+        "SELECT qt, event_name, last, sealed, sealed_events FROM \
+         (SELECT toUInt32(quarter) AS qt, event_name, toUInt32(maxMerge(last_insert)) AS last \
+          FROM product_quarters WHERE {w} GROUP BY quarter, event_name) AS a ANY LEFT JOIN \
+         (SELECT toUInt32(quarter) AS qt, event_name, toUInt32(max(covers)) AS sealed, \
+          argMax(events, covers) AS sealed_events FROM product_quarter_seals WHERE {w} \
+          GROUP BY quarter, event_name) AS b USING qt, event_name"
+    );
+    (sql, args.iter().chain(args.iter()).cloned().collect())
+}
+
 /// `uniqMerge` of the groups no seal covers (usually the last few quarters).
 async fn open_counts(
     client: &Client,
@@ -133,6 +138,17 @@ async fn open_counts(
         return Ok(Vec::new());
     }
     let quarters: HashSet<u32> = open.iter().map(|(t, _)| *t).collect();
+    let (sql, args) = open_counts_sql(q, &quarters);
+    let wanted: HashSet<&(u32, String)> = open.iter().collect();
+    let rows: Vec<QuarterCount> = fetch(client, &sql, args).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| wanted.contains(&(r.qt, r.event_name.clone())))
+        .collect())
+}
+
+/// `uniqMerge` of the given quarter-hours' groups (`open_counts`).
+fn open_counts_sql(q: &WindowQuery<'_>, quarters: &HashSet<u32>) -> (String, Vec<String>) {
     let list = quarters
         .iter()
         .map(|t| format!("toDateTime({t})"))
@@ -143,12 +159,7 @@ async fn open_counts(
         "SELECT toUInt32(quarter) AS qt, event_name, uniqMerge(ids_state) AS events \
          FROM product_quarters WHERE {w} AND quarter IN ({list}) GROUP BY quarter, event_name"
     );
-    let wanted: HashSet<&(u32, String)> = open.iter().collect();
-    let rows: Vec<QuarterCount> = fetch(client, &sql, args).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| wanted.contains(&(r.qt, r.event_name.clone())))
-        .collect())
+    (sql, args)
 }
 
 async fn from_rollups(
@@ -205,13 +216,18 @@ struct Uniques {
 }
 
 async fn uniques(client: &Client, q: &WindowQuery<'_>) -> Result<(u64, u64)> {
+    let (sql, args) = uniques_sql(q);
+    let row: Option<Uniques> = fetch(client, &sql, args).await?.pop();
+    Ok(row.map_or((0, 0), |u| (u.users, u.sessions)))
+}
+
+fn uniques_sql(q: &WindowQuery<'_>) -> (String, Vec<String>) {
     let (states, args) = cover(q, "users_state, sessions_state");
     let sql = format!(
         "SELECT uniqHLL12IfMerge(users_state) AS users, uniqHLL12IfMerge(sessions_state) AS sessions \
          FROM ({states})"
     );
-    let row: Option<Uniques> = fetch(client, &sql, args).await?.pop();
-    Ok(row.map_or((0, 0), |u| (u.users, u.sessions)))
+    (sql, args)
 }
 
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
@@ -221,8 +237,7 @@ struct Candidates {
 
 /// The ten users with the most events among the `topK` candidates, with their exact figures.
 async fn top_users(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<UserCount>> {
-    let (states, args) = cover(q, "top_state");
-    let sql = format!("SELECT topKIfMerge(20)(top_state) AS users FROM ({states})");
+    let (sql, args) = candidates_sql(q);
     let candidates = fetch::<Candidates>(client, &sql, args)
         .await?
         .pop()
@@ -231,6 +246,19 @@ async fn top_users(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<UserCount
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
+    let (sql, args) = top_users_sql(q, candidates);
+    fetch(client, &sql, args).await
+}
+
+/// The users the merged `topK` states name for the window.
+fn candidates_sql(q: &WindowQuery<'_>) -> (String, Vec<String>) {
+    let (states, args) = cover(q, "top_state");
+    let sql = format!("SELECT topKIfMerge(20)(top_state) AS users FROM ({states})");
+    (sql, args)
+}
+
+/// The exact figures of the `candidates`, the ten with most events first.
+fn top_users_sql(q: &WindowQuery<'_>, candidates: Vec<String>) -> (String, Vec<String>) {
     let (w, mut args) = range("quarter", q, q.from, q.to);
     let marks = vec!["?"; candidates.len()].join(", ");
     args.extend(candidates);
@@ -240,15 +268,19 @@ async fn top_users(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<UserCount
           FROM product_user_quarters WHERE {w} AND user_id IN ({marks}) GROUP BY user_id, quarter, event_name) \
          GROUP BY user_id ORDER BY events DESC, user_id LIMIT 10"
     );
-    fetch(client, &sql, args).await
+    (sql, args)
 }
 
 /// Seals every quarter-hour group of the last [`SEAL_HORIZON_SECS`] whose data has settled and that no seal
 /// covers yet: its final event count, taken together with the last insert it covers (one query, one snapshot
 /// of the parts). Older quarter-hours are outside every documented window; a read of one merges its state.
 pub async fn seal(client: &Client) -> Result<()> {
+    client.query(&seal_sql()).execute().await
+}
+
+fn seal_sql() -> String {
     let recent = format!("quarter >= now() - {SEAL_HORIZON_SECS}");
-    let sql = format!(
+    format!(
         "INSERT INTO product_quarter_seals (site, quarter, event_name, events, covers) \
          SELECT site, quarter, event_name, uniqMerge(ids_state) AS events, maxMerge(last_insert) AS covers \
          FROM product_quarters WHERE {recent} AND (site, quarter, event_name) IN \
@@ -259,8 +291,7 @@ pub async fn seal(client: &Client) -> Result<()> {
             WHERE {recent} GROUP BY site, quarter, event_name) AS b USING site, quarter, event_name \
           WHERE last > sealed AND last < now() - {SETTLE_SECS}) \
          GROUP BY site, quarter, event_name HAVING covers < now() - {SETTLE_SECS}"
-    );
-    client.query(&sql).execute().await
+    )
 }
 
 /// Runs [`seal`] every `every` until `shutdown` (several edges may: seals of the same moment collapse).
@@ -283,3 +314,7 @@ pub fn spawn_sealer(
         }
     })
 }
+
+#[cfg(test)]
+#[path = "rollup_sql_tests.rs"]
+mod sql_tests;
