@@ -69,12 +69,17 @@ pub async fn totals(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<Totals> {
+    let (sql, args) = totals_sql(site, from, to, f);
+    Ok(fetch(client, &sql, args).await?.pop().unwrap_or_default())
+}
+
+pub(super) fn totals_sql(site: &str, from: u32, to: u32, f: &Filter) -> (String, Vec<String>) {
     let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT uniqExact(event_id) AS events, uniqExactIf(user_id, user_id != '') AS users, \
          uniqExactIf(session_id, session_id != '') AS sessions FROM product_events WHERE {w}"
     );
-    Ok(fetch(client, &sql, args).await?.pop().unwrap_or_default())
+    (sql, args)
 }
 
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
@@ -92,13 +97,24 @@ pub async fn per_bucket(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<HashMap<u32, u64>> {
+    let (sql, args) = per_bucket_sql(site, period, from, to, f);
+    let rows: Vec<BucketCount> = fetch(client, &sql, args).await?;
+    Ok(rows.into_iter().map(|r| (r.bucket, r.events)).collect())
+}
+
+pub(super) fn per_bucket_sql(
+    site: &str,
+    period: Period,
+    from: u32,
+    to: u32,
+    f: &Filter,
+) -> (String, Vec<String>) {
     let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT toUInt32({}(event_time)) AS bucket, uniqExact(event_id) AS events FROM product_events WHERE {w} GROUP BY bucket",
         period.truncate_fn()
     );
-    let rows: Vec<BucketCount> = fetch(client, &sql, args).await?;
-    Ok(rows.into_iter().map(|r| (r.bucket, r.events)).collect())
+    (sql, args)
 }
 
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
@@ -129,12 +145,17 @@ pub async fn by_type(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<Vec<TypeCount>> {
+    let (sql, args) = by_type_sql(site, from, to, f);
+    fetch(client, &sql, args).await
+}
+
+pub(super) fn by_type_sql(site: &str, from: u32, to: u32, f: &Filter) -> (String, Vec<String>) {
     let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT event_name, uniqExact(event_id) AS events FROM product_events WHERE {w} \
          GROUP BY event_name ORDER BY events DESC, event_name"
     );
-    fetch(client, &sql, args).await
+    (sql, args)
 }
 
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
@@ -152,13 +173,18 @@ pub async fn top_users(
     to: u32,
     f: &Filter,
 ) -> clickhouse::error::Result<Vec<UserCount>> {
+    let (sql, args) = top_users_sql(site, from, to, f);
+    fetch(client, &sql, args).await
+}
+
+pub(super) fn top_users_sql(site: &str, from: u32, to: u32, f: &Filter) -> (String, Vec<String>) {
     let (w, args) = where_clause("event_time", site, from, to, f);
     let sql = format!(
         "SELECT user_id, uniqExact(event_id) AS events, max(timestamp_ms) AS last_ms, \
          groupUniqArray(event_name) AS types FROM product_events WHERE {w} AND user_id != '' \
          GROUP BY user_id ORDER BY events DESC, user_id LIMIT 10"
     );
-    fetch(client, &sql, args).await
+    (sql, args)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, clickhouse::Row, Deserialize)]
