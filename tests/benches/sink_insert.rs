@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use opsmantik_e2e::bench::{cpu_seconds, peak_rss_mib, product_event_records, scale, Row};
 use opsmantik_e2e::broker::PrivateBroker;
-use opsmantik_e2e::{wait_for, Binary, Env, Service};
+use opsmantik_e2e::{wait_for, wait_for_every, Binary, Env, Service};
 use opsmantik_runtime::kafka::{create_consumer, KafkaPublisher, OutRecord, Publisher};
 use opsmantik_schemas::Topic;
 
@@ -61,23 +61,30 @@ async fn publish_all(publisher: &KafkaPublisher, records: &[Vec<OutRecord>]) -> 
     Ok(())
 }
 
-/// Polls `table` every 20 ms until it holds at least `target` rows; returns the moment the count first
-/// exceeded `from` (with that count) and the moment it reached `target`.
+/// Polls `product_events` every 20 ms until it holds at least `target` rows; returns the moment the count
+/// first exceeded `from` (with that count) and the moment it reached `target`.
 async fn landing(env: &Env, from: u64, target: u64) -> anyhow::Result<((Instant, u64), Instant)> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut first = None;
-    loop {
-        let n = count(env, "product_events").await;
-        let now = Instant::now();
-        if n > from && first.is_none() {
-            first = Some((now, n));
-        }
-        if let (Some(first), true) = (first, n >= target) {
-            return Ok((first, now));
-        }
-        anyhow::ensure!(now < deadline, "{n} of {target} rows after 300 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let first = std::cell::Cell::new(None);
+    let every = Duration::from_millis(20);
+    let last = wait_for_every(
+        "every row in ClickHouse",
+        Duration::from_secs(300),
+        every,
+        || async {
+            let n = count(env, "product_events").await;
+            let now = Instant::now();
+            if n > from && first.get().is_none() {
+                first.set(Some((now, n)));
+            }
+            match n >= target {
+                true => Ok(now),
+                false => Err(format!("{n} of {target} rows")),
+            }
+        },
+    )
+    .await?;
+    let first = first.get().unwrap_or((last, target));
+    Ok((first, last))
 }
 
 /// The broker alone: `batches` published into a fresh set of topics, then drained by a consumer with the

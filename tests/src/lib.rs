@@ -169,8 +169,22 @@ impl Env {
     }
 }
 
-/// Polls `probe` every 250 ms until it returns `Some`, or fails after `timeout` with the last state seen.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> anyhow::Result<T>
+/// Polls `probe` every 250 ms until it returns `Ok`, or fails after `timeout` with the last state seen.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, probe: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    wait_for_every(what, timeout, Duration::from_millis(250), probe).await
+}
+
+/// [`wait_for`], polling every `every` (for timings that need a finer resolution).
+pub async fn wait_for_every<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut probe: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, String>>,
@@ -182,7 +196,7 @@ where
             Err(last) if started.elapsed() > timeout => {
                 anyhow::bail!("timed out after {timeout:?} waiting for {what}; last seen: {last}")
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            Err(_) => tokio::time::sleep(every).await,
         }
     }
 }

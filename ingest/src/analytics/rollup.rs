@@ -246,7 +246,7 @@ async fn top_users(client: &Client, q: &WindowQuery<'_>) -> Result<Vec<UserCount
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let (sql, args) = top_users_sql(q, candidates);
+    let (sql, args) = candidate_figures_sql(q, candidates);
     fetch(client, &sql, args).await
 }
 
@@ -258,7 +258,7 @@ fn candidates_sql(q: &WindowQuery<'_>) -> (String, Vec<String>) {
 }
 
 /// The exact figures of the `candidates`, the ten with most events first.
-fn top_users_sql(q: &WindowQuery<'_>, candidates: Vec<String>) -> (String, Vec<String>) {
+fn candidate_figures_sql(q: &WindowQuery<'_>, candidates: Vec<String>) -> (String, Vec<String>) {
     let (w, mut args) = range("quarter", q, q.from, q.to);
     let marks = vec!["?"; candidates.len()].join(", ");
     args.extend(candidates);

@@ -73,7 +73,7 @@ fn statements() -> Vec<(String, String)> {
             ),
             (
                 format!("top users, {label}"),
-                render(top_users_sql(&q, candidates)),
+                render(candidate_figures_sql(&q, candidates)),
             ),
         ]);
     }

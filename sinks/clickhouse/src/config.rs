@@ -39,7 +39,10 @@ mod tests {
         use clap::Parser;
         let config = super::SinkConfig::parse_from(["sink"]);
         // The environment wins over the default (`BATCH_MAX_RECORDS=… cargo test` is a choice, not a failure).
-        let expected = std::env::var("BATCH_MAX_RECORDS").map_or(Ok(100_000), |v| v.parse());
+        let expected = std::env::var("BATCH_MAX_RECORDS")
+            .unwrap_or_else(|_| super::SINK_MAX_RECORDS.into())
+            .parse();
+        assert_eq!(super::SINK_MAX_RECORDS, "100000", "the documented default");
         assert_eq!(Ok(config.batch.max_records), expected);
         let config = super::SinkConfig::parse_from(["sink", "--batch-max-records", "500"]);
         assert_eq!(config.batch.max_records, 500);
