@@ -4,7 +4,8 @@
 //! pipelined publisher (`acks=all`) — what the broker alone sustains here. Measured: the edge's batch route
 //! over real HTTP (parse, dialect, API key, validation, per-key rate, Redis dedup claims, Avro, publish, ack).
 //! The ratio is the share of raw broker throughput the edge keeps. Both run on tansu's memory engine on a port
-//! of its own. Needs the local stack (Redis, ClickHouse).
+//! of its own. Needs the local stack (Redis, ClickHouse). The note splits each phase's CPU per event between this
+//! process, the broker and Redis, read from `/proc` (docs/performance.md reads the batch route's bound from it).
 //! Run: `deploy/local/bench`, or `cargo bench -p opsmantik-e2e --bench batch_ingest` (`BENCH_BATCHES`,
 //! `BENCH_BATCH_SIZE`, `BENCH_CONCURRENCY`; `BENCH_SMOKE=1` for a few seconds).
 
@@ -13,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opsmantik_e2e::bench::{product_event_records, scale, Row};
+use opsmantik_e2e::bench::{pid_named, product_event_records, scale, CpuSplit, Row};
 use opsmantik_e2e::broker::PrivateBroker;
 use opsmantik_e2e::Env;
 use opsmantik_ingest::app::state::AppState;
@@ -74,6 +75,18 @@ where
     started.elapsed()
 }
 
+/// CPU µs per event of this process (the edge's router and its HTTP client, or the publisher), the broker and
+/// Redis, ours vs the baseline: where the machine's cores went, whatever else shared them.
+fn cpu_note(ours: &[f64], base: &[f64]) -> String {
+    let names = ["bench process", "broker", "Redis"];
+    let parts: Vec<String> = names
+        .iter()
+        .zip(ours.iter().zip(base))
+        .map(|(n, (o, b))| format!("{n} {o:.1} vs {b:.1}"))
+        .collect();
+    format!("CPU µs/event: {}", parts.join(", "))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let batches = env_or("BENCH_BATCHES", scale(200, 20));
@@ -126,6 +139,9 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?;
 
+    let redis = pid_named("redis-server").unwrap_or(0);
+    let pids = [std::process::id(), broker.pid(), redis];
+    let cpu = CpuSplit::start(&pids);
     let p = publisher.clone();
     let base = run(batches, concurrency, move |b| {
         let (p, prepared) = (p.clone(), prepared.clone());
@@ -135,6 +151,8 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
+    let base_cpu = cpu.per_item_us(batches * size);
+    let cpu = CpuSplit::start(&pids);
     let (h, u, k) = (http.clone(), url.clone(), key.clone());
     let edge = run(batches, concurrency, move |b| {
         let (h, u, k, bodies) = (h.clone(), u.clone(), k.clone(), bodies.clone());
@@ -152,12 +170,14 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
+    let edge_cpu = cpu.per_item_us(batches * size);
     let total = (batches * size) as f64;
     Row {
         path: format!("/api/v1/events/batch, {size}/batch, {concurrency} in flight, vs pre-encoded to the broker"),
         ours: total / edge.as_secs_f64(),
         baseline: Some(total / base.as_secs_f64()),
         unit: "events/s",
+        note: cpu_note(&edge_cpu, &base_cpu),
         ..Row::default()
     }
     .report();

@@ -114,6 +114,36 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (tick(11) + tick(12)) / 100.0
 }
 
+/// The first process whose command name is `comm` (e.g. `redis-server`), if any: for CPU read from outside.
+pub fn pid_named(comm: &str) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (name.trim_end() == comm).then_some(pid)
+        })
+}
+
+/// CPU a set of processes spends from [`start`](Self::start) on: one figure per pid, in the given order.
+#[derive(Debug)]
+pub struct CpuSplit(Vec<(u32, f64)>);
+
+impl CpuSplit {
+    pub fn start(pids: &[u32]) -> Self {
+        Self(pids.iter().map(|&p| (p, cpu_seconds(p))).collect())
+    }
+
+    /// Microseconds of CPU per item each process spent since [`start`](Self::start).
+    pub fn per_item_us(&self, items: usize) -> Vec<f64> {
+        self.0
+            .iter()
+            .map(|&(p, before)| (cpu_seconds(p) - before) * 1e6 / items.max(1) as f64)
+            .collect()
+    }
+}
+
 /// The most memory process `pid` held so far (`VmHWM`, its peak resident set), in MiB; 0 if unreadable.
 pub fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -61,6 +61,11 @@ impl PrivateBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The broker process (0 once killed): for CPU read from outside.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     fn spawn(&mut self) -> anyhow::Result<()> {
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let log = std::fs::OpenOptions::new()
