@@ -14,6 +14,7 @@ pub mod automation;
 pub mod callflow;
 pub mod calls;
 pub mod control;
+pub mod dashboard;
 pub mod dlq;
 pub mod events;
 pub mod http;

@@ -323,6 +323,7 @@ async fn request(w: &World, row: &Row, n: usize) -> anyhow::Result<reqwest::Requ
         ("GET", "/callflow/events/{event_id}") => {
             (format!("/callflow/events/{}", w.callflow_event), None)
         }
+        ("GET", "/app/{file}") => ("/app/app.js".to_string(), None),
         (_, path) => (path.replace("{id}", a).replace("{site}", a), None),
     };
     let mut req = p.http.request(row.method.clone(), p.url(&path));

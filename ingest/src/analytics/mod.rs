@@ -4,6 +4,7 @@
 //! `GET /api/v1/events/stats`, scoped to the site of the caller's API key. Over tracking: a site's summary,
 //! today's realtime overlay and its status (`site_stats`, `summary`), for a `read` key or a member.
 
+pub mod breakdown;
 pub mod buckets;
 pub mod handlers;
 pub mod queries;

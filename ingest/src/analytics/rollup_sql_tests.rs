@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use super::*;
+use crate::analytics::breakdown;
 use crate::analytics::buckets::Period;
 use crate::analytics::queries::Filter;
 
@@ -14,17 +15,22 @@ const FILE: &str = concat!(
     "/../schemas/runtime/analytics.sql"
 );
 
-/// `sql` with each `?` replaced by its value, quoted as the client binds it.
+/// `sql` with each `?` replaced by its value as the client binds it: numbers bare, text quoted.
 fn render((sql, args): (String, Vec<String>)) -> String {
     let mut args = args.into_iter();
     let mut out = String::new();
     for (i, part) in sql.split('?').enumerate() {
         if i > 0 {
             let value = args.next().unwrap_or_default();
-            out.push_str(&format!(
-                "'{}'",
-                value.replace('\\', "\\\\").replace('\'', "\\'")
-            ));
+            if value.parse::<i64>().is_ok() {
+                // Numbers are bound unquoted.
+                out.push_str(&value);
+            } else {
+                out.push_str(&format!(
+                    "'{}'",
+                    value.replace('\\', "\\\\").replace('\'', "\\'")
+                ));
+            }
         }
         out.push_str(part);
     }
@@ -100,6 +106,47 @@ fn statements() -> Vec<(String, String)> {
                 render(queries::top_users_sql(site, from, to, filter)),
             ),
         ]);
+    }
+    out.extend(summary_statements());
+    out
+}
+
+/// The summary's overview reads (`breakdown.rs`).
+fn summary_statements() -> Vec<(String, String)> {
+    let bound = |sql: &str| {
+        let args = ["site-1", "1796001300", "1796605000"].map(String::from);
+        render((sql.to_string(), args.to_vec()))
+    };
+    let mut out = vec![
+        (
+            "summary conversions".to_string(),
+            bound(breakdown::CONVERSIONS_SQL),
+        ),
+        (
+            "summary calls".to_string(),
+            render((
+                breakdown::CALLS_SQL.to_string(),
+                ["site-1", "1796001300000", "1796605000000"]
+                    .map(String::from)
+                    .to_vec(),
+            )),
+        ),
+        (
+            "summary series, hourly".to_string(),
+            bound(&breakdown::series_sql("hour")),
+        ),
+        (
+            "summary series, daily".to_string(),
+            render((
+                breakdown::series_sql("day"),
+                ["Europe/Istanbul", "site-1", "1796001300", "1796605000"]
+                    .map(String::from)
+                    .to_vec(),
+            )),
+        ),
+    ];
+    for d in breakdown::DIMENSIONS {
+        out.push((format!("summary top {d}"), bound(&breakdown::top_sql(d))));
     }
     out
 }

@@ -1,13 +1,14 @@
 //! `GET /api/v1/sites/{site}/summary?from=&to=` (a `read` key of the site or a member): what landed in ClickHouse for a site in a time range —
-//! events, pageviews, sessions, visitors. Counts read deduplicated data (`uniqExact(id)`, `FINAL`), so
-//! replays never double-count. `from`/`to` are RFC 3339; default: the last 24 hours. Sessions count by
-//! start time, events by event time.
+//! events, pageviews, sessions, visitors, and for the dashboard's overview the parts in [`super::breakdown`].
+//! Counts read deduplicated data (`uniqExact(id)`, `FINAL`), so replays never double-count. `from`/`to` are
+//! RFC 3339; default: the last 24 hours. Sessions count by start time, events by event time, calls by creation.
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::breakdown::{self, Bucket, CallCounts, Count};
 use crate::app::state::AppState;
 use crate::auth::{self, Need};
 use crate::http::error::{ApiError, Shape};
@@ -30,6 +31,25 @@ pub struct Summary {
     pub pageviews: u64,
     pub sessions: u64,
     pub visitors: u64,
+    /// Conversion hits (the tracker's category `conversion`).
+    pub conversions: u64,
+    pub calls: u64,
+    /// Calls matched to a session.
+    pub matched_calls: u64,
+    /// Calls confirmed, qualified or real.
+    pub confirmed_calls: u64,
+    /// Their sale amounts, summed.
+    pub confirmed_value: f64,
+    /// The site's time zone: daily buckets start at its midnights.
+    pub time_zone: String,
+    /// `hour` (ranges up to two days) or `day`.
+    pub bucket: String,
+    /// Events and page views per bucket, oldest first; buckets without events are left out.
+    pub series: Vec<Bucket>,
+    /// Top sessions' sources (UTM source, else referrer host, else `direct`), devices and countries.
+    pub sources: Vec<Count>,
+    pub devices: Vec<Count>,
+    pub countries: Vec<Count>,
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -94,32 +114,52 @@ const EVENT_COUNTS: &str = "SELECT uniqExact(event_id) AS events, \
 const SESSION_COUNT: &str = "SELECT count() FROM sessions FINAL \
      WHERE site = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?)";
 
-/// Runs a one-row query bound to (site, from, to).
-async fn site_range_query<T>(
+fn unavailable(e: clickhouse::error::Error) -> ApiError {
+    ApiError::unavailable(Shape::Tracking, "analytics_unavailable", &e)
+}
+
+/// A query bound to (site, from, to), as the summary's reads are.
+fn site_range(
     state: &AppState,
     sql: &str,
     site: &str,
     from: u32,
     to: u32,
-) -> Result<T, ApiError>
-where
-    T: clickhouse::RowOwned + clickhouse::RowRead,
-{
-    state
-        .clickhouse
-        .query(sql)
-        .bind(site)
+) -> clickhouse::query::Query {
+    state.clickhouse.query(sql).bind(site).bind(from).bind(to)
+}
+
+/// The series, hourly or daily in `time_zone`.
+async fn series(
+    state: &AppState,
+    site: &str,
+    time_zone: &str,
+    (from, to): (u32, u32),
+) -> Result<Vec<Bucket>, ApiError> {
+    let width = breakdown::bucket_width(from, to);
+    let sql = breakdown::series_sql(width);
+    let mut q = state.clickhouse.query(&sql);
+    if width == "day" {
+        q = q.bind(time_zone);
+    }
+    q.bind(site)
         .bind(from)
         .bind(to)
-        .fetch_one()
+        .fetch_all()
         .await
-        .map_err(|e| {
-            ApiError::unavailable(
-                crate::http::error::Shape::Tracking,
-                "analytics_unavailable",
-                &e,
-            )
-        })
+        .map_err(unavailable)
+}
+
+/// The top values of each of [`breakdown::DIMENSIONS`].
+async fn tops(
+    state: &AppState,
+    site: &str,
+    (f, t): (u32, u32),
+) -> Result<[Vec<Count>; 3], ApiError> {
+    let [a, b, c] = breakdown::DIMENSIONS.map(breakdown::top_sql);
+    let read = |sql: String| async move { site_range(state, &sql, site, f, t).fetch_all().await };
+    let (a, b, c) = tokio::try_join!(read(a), read(b), read(c)).map_err(unavailable)?;
+    Ok([a, b, c])
 }
 
 /// The summary, for a `read` key of the site or a member's session.
@@ -132,23 +172,52 @@ pub async fn get(
     let who = auth::identify(&state, &headers)
         .await
         .map_err(|e| ApiError::auth(Shape::Tracking, e))?;
-    let site = auth::access::site(&state, &who, &site, Need::READ)
+    let record = auth::access::site(&state, &who, &site, Need::READ)
         .await
-        .map_err(|e| ApiError::auth(Shape::Tracking, e))?
-        .public_id
-        .clone();
+        .map_err(|e| ApiError::auth(Shape::Tracking, e))?;
+    let site = record.public_id.as_str();
+    let time_zone = match record.time_zone.as_str() {
+        "" => opsmantik_runtime::sites::DEFAULT_TIME_ZONE,
+        tz => tz,
+    };
     let (from, to) = range(&q, Utc::now())?;
     let (f, t) = (from.timestamp() as u32, to.timestamp() as u32);
-    let counts: EventCounts = site_range_query(&state, EVENT_COUNTS, &site, f, t).await?;
-    let sessions: u64 = site_range_query(&state, SESSION_COUNT, &site, f, t).await?;
+    let (f_ms, t_ms) = (i64::from(f) * 1000, i64::from(t) * 1000);
+    let counts = site_range(&state, EVENT_COUNTS, site, f, t).fetch_one::<EventCounts>();
+    let sessions = site_range(&state, SESSION_COUNT, site, f, t).fetch_one::<u64>();
+    let conversions = site_range(&state, breakdown::CONVERSIONS_SQL, site, f, t).fetch_one::<u64>();
+    let calls = state
+        .clickhouse
+        .query(breakdown::CALLS_SQL)
+        .bind(site)
+        .bind(f_ms)
+        .bind(t_ms)
+        .fetch_one::<CallCounts>();
+    let (counts, sessions, conversions, calls) =
+        tokio::try_join!(counts, sessions, conversions, calls).map_err(unavailable)?;
+    let (series, [sources, devices, countries]) = tokio::try_join!(
+        series(&state, site, time_zone, (f, t)),
+        tops(&state, site, (f, t))
+    )?;
     Ok(Json(Summary {
-        site,
+        site: site.to_string(),
         from: from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         to: to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         events: counts.events,
         pageviews: counts.pageviews,
         sessions,
         visitors: counts.visitors,
+        conversions,
+        calls: calls.calls,
+        matched_calls: calls.matched_calls,
+        confirmed_calls: calls.confirmed_calls,
+        confirmed_value: calls.confirmed_value,
+        time_zone: time_zone.to_string(),
+        bucket: breakdown::bucket_width(f, t).to_string(),
+        series,
+        sources,
+        devices,
+        countries,
     }))
 }
 

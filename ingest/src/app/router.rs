@@ -13,7 +13,8 @@ use super::state::AppState;
 use crate::http::error::ApiError;
 use crate::limits::{self, Rule};
 use crate::{
-    analytics, automation, callflow, calls, control, dlq, events, identity, ops, tracker, tracking,
+    analytics, automation, callflow, calls, control, dashboard, dlq, events, identity, ops,
+    tracker, tracking,
 };
 
 /// Builds the router over `state`.
@@ -95,6 +96,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/live", get(ops::health::live))
         .route("/metrics", get(ops::health::metrics))
         .route("/tracker.js", get(tracker::get))
+        .merge(dashboard::routes())
         .merge(super::openapi::routes())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {

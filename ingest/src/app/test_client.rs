@@ -40,8 +40,14 @@ impl Default for TestApp {
 
 impl TestApp {
     pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// Like [`new`](Self::new), with the state changed by `change` first (e.g. another mailer).
+    pub fn with(change: impl FnOnce(&mut AppState)) -> Self {
         let publisher = Arc::new(MemoryPublisher::new());
-        let (state, memory) = AppState::in_memory(publisher.clone(), Topics::new("t"));
+        let (mut state, memory) = AppState::in_memory(publisher.clone(), Topics::new("t"));
+        change(&mut state);
         Self {
             router: crate::router(state, 64 * 1024),
             memory,

@@ -2,6 +2,7 @@
 //! event dialects (`dialect`), success shapes (`reply`), extractors, request ids, CORS, and the one set of
 //! field validators (`fields`).
 
+pub mod asset;
 pub mod cors;
 pub mod dialect;
 pub mod error;

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::app::test_client::{Reply, TestApp};
 use crate::identity::codes::CodeStore;
+use crate::identity::mailer::Mailer;
 
 const EMAIL: &str = "ops@example.com";
 
@@ -15,6 +16,29 @@ async fn verify(app: &TestApp, code: &str) -> Reply {
 fn cookie(r: &Reply) -> String {
     let set = r.headers["set-cookie"].to_str().unwrap_or_default();
     set.split(';').next().unwrap_or_default().to_string()
+}
+
+async fn request_code(app: &TestApp) -> Reply {
+    let body = json!({ "email": EMAIL });
+    app.send("POST", "/api/auth/request-code", &[], Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn development_mode_answers_the_code_and_nothing_else_does() {
+    let dev = TestApp::with(|s| s.identity.mailer = Mailer::DevPrint);
+    let sent = request_code(&dev).await;
+    let code = sent.body["data"]["dev_code"].as_str().unwrap_or_default();
+    assert_eq!(code.len(), 6, "{}", sent.body);
+    assert_eq!(verify(&dev, code).await.status.as_u16(), 200);
+
+    let quiet = request_code(&TestApp::new()).await;
+    assert_eq!(quiet.status.as_u16(), 200);
+    assert!(
+        quiet.body["data"].get("dev_code").is_none(),
+        "{}",
+        quiet.body
+    );
 }
 
 #[tokio::test]

@@ -3,30 +3,20 @@
 //! fresh, a day stale while revalidating, 304 on a matching `If-None-Match`). Public and cross-origin
 //! readable (`crossorigin` script tags and subresource integrity work). Wire contract: docs/tracker.md.
 
-use std::io::Write;
 use std::sync::LazyLock;
 
-use axum::body::Bytes;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use flate2::write::GzEncoder;
-use flate2::Compression;
-use sha2::{Digest, Sha256};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+
+use crate::http::asset::Asset;
 
 /// Where the edge serves the tracker. Stable: site snippets point at it.
 pub const PATH: &str = "/tracker.js";
 const SOURCE: &str = include_str!("tracker.js");
 const CACHE_CONTROL: &str = "public, max-age=3600, stale-while-revalidate=86400";
 
-/// The tracker as served: compacted, its gzip form (empty if compression failed) and its ETag.
-#[derive(Debug)]
-pub struct Asset {
-    pub plain: Bytes,
-    pub gzip: Bytes,
-    pub etag: String,
-}
-
-static ASSET: LazyLock<Asset> = LazyLock::new(|| asset(SOURCE));
+static ASSET: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(compact(SOURCE), "application/javascript; charset=utf-8"));
 
 /// The served form of the tracker.
 pub fn served() -> &'static Asset {
@@ -44,81 +34,14 @@ pub fn compact(source: &str) -> String {
         .join("\n")
 }
 
-fn asset(source: &str) -> Asset {
-    let plain = compact(source);
-    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-    let gzip = gz
-        .write_all(plain.as_bytes())
-        .and_then(|()| gz.finish())
-        .unwrap_or_default();
-    let digest = Sha256::digest(plain.as_bytes());
-    Asset {
-        etag: format!("\"{}\"", hex::encode(&digest[..12])),
-        plain: Bytes::from(plain),
-        gzip: Bytes::from(gzip),
-    }
-}
-
-/// `GET /tracker.js`.
+/// `GET /tracker.js`: public and readable from any origin.
 pub async fn get(headers: HeaderMap) -> Response {
-    let asset = served();
-    let mut response = if matches_etag(&headers, &asset.etag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else if accepts_gzip(&headers) && !asset.gzip.is_empty() {
-        let mut r = asset.gzip.clone().into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        asset.plain.clone().into_response()
-    };
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/javascript; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL),
-    );
-    if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
-        h.insert(header::ETAG, etag);
-    }
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    h.insert(
+    let mut response = served().serve(&headers, CACHE_CONTROL);
+    response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     response
-}
-
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
-}
-
-/// Whether `Accept-Encoding` takes gzip (a `q=0` refuses it).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p == "q=0.0");
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
 }
 
 #[cfg(test)]

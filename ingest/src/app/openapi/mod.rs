@@ -44,10 +44,12 @@ pub const ROUTES: [(&str, &str); 2] = [("GET", "/openapi.json"), ("GET", "/docs"
         (name = "automation", description = "Seed 002: webhooks and rules"),
         (name = "callflow", description = "Seed 004: call-flow events"),
         (name = "operations", description = "Health, metrics, dead letters, drift, this document"),
+        (name = "dashboard", description = "The web app served by the edge (docs/dashboard.md)"),
     ),
     paths(
         tracking::sync, tracking::sync_diag, tracking::call_event, tracking::call_event_v2, tracking::health,
         tracking::ready, tracking::live, tracking::metrics, tracking::tracker, tracking::openapi, tracking::docs,
+        tracking::root, tracking::app, tracking::app_page, tracking::app_file,
         events::single, events::batch, events::analytics_events, events::analytics_metrics, events::stats,
         events::request_code, events::verify, events::me, events::logout, events::api_key,
         control_paths::create_site, control_paths::create_test_site, control_paths::my_sites,
@@ -115,7 +117,7 @@ impl Modify for Security {
 }
 
 /// Routes outside the API router, so outside its per-IP refusal limit (`limits::ip::refusals_layer`).
-const OUTSIDE_REFUSAL_LIMIT: [&str; 10] = [
+const OUTSIDE_REFUSAL_LIMIT: [&str; 14] = [
     "/api/sync",
     "/api/call-event",
     "/api/call-event/v2",
@@ -126,6 +128,10 @@ const OUTSIDE_REFUSAL_LIMIT: [&str; 10] = [
     "/tracker.js",
     "/openapi.json",
     "/docs",
+    "/",
+    "/app",
+    "/app/",
+    "/app/{file}",
 ];
 
 /// Every API route may also answer the per-IP refusal limit's 429 (too many 401s from one address), which

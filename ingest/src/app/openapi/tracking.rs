@@ -238,3 +238,30 @@ fn openapi() {}
               (status = 303, description = "To `/docs/`")),
     security(()))]
 fn docs() {}
+
+#[utoipa::path(get, path = "/", tag = "dashboard",
+    description = "To the dashboard (`/app/`).",
+    responses((status = 303, description = "To `/app/`")), security(()))]
+fn root() {}
+
+#[utoipa::path(get, path = "/app", tag = "dashboard",
+    description = "To the dashboard (`/app/`).",
+    responses((status = 303, description = "To `/app/`")), security(()))]
+fn app() {}
+
+#[utoipa::path(get, path = "/app/", tag = "dashboard",
+    description = "The dashboard's page (docs/dashboard.md): public, holds no data; its data comes from this API \
+                   with the signed-in user's rights. ETag, 304 on `If-None-Match`, gzip.",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String),
+              (status = 304, description = "Not modified")),
+    security(()))]
+fn app_page() {}
+
+#[utoipa::path(get, path = "/app/{file}", tag = "dashboard",
+    description = "One of the dashboard's files (scripts, style), built into the edge.",
+    params(("file" = String, Path, description = "e.g. `app.js`")),
+    responses((status = 200, description = "The file", body = String),
+              (status = 304, description = "Not modified"),
+              (status = 404, description = "Not one of the dashboard's files", body = TrackingError)),
+    security(()))]
+fn app_file() {}
