@@ -46,6 +46,45 @@ pub fn bucket_width(from: u32, to: u32) -> &'static str {
     }
 }
 
+/// The start of every bucket of `from..to` (seconds): whole hours, or the local days of `time_zone`.
+pub fn bucket_starts(from: u32, to: u32, width: &str, time_zone: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    if width == "hour" {
+        let mut start = from - from % 3600;
+        while start < to {
+            out.push(start);
+            start += 3600;
+        }
+        return out;
+    }
+    let mut ms = i64::from(from) * 1000;
+    while ms < i64::from(to) * 1000 {
+        let day = opsmantik_runtime::overlay::local_day(ms, time_zone);
+        let Some((start, end)) = opsmantik_runtime::overlay::day_bounds(&day, time_zone) else {
+            break;
+        };
+        out.push(u32::try_from(start / 1000).unwrap_or(u32::MAX));
+        ms = end;
+    }
+    out
+}
+
+/// `series` over every bucket of `starts`, the ones without events as zeros (a chart without gaps).
+pub fn fill(series: Vec<Bucket>, starts: &[u32]) -> Vec<Bucket> {
+    let mut found: std::collections::HashMap<u32, Bucket> =
+        series.into_iter().map(|b| (b.start, b)).collect();
+    starts
+        .iter()
+        .map(|&start| {
+            found.remove(&start).unwrap_or(Bucket {
+                start,
+                events: 0,
+                pageviews: 0,
+            })
+        })
+        .collect()
+}
+
 /// Conversion hits (the tracker's category `conversion`); binds (site, from, to).
 pub const CONVERSIONS_SQL: &str =
     "SELECT uniqExactIf(event_id, category = 'conversion') FROM events \
@@ -95,6 +134,23 @@ pub const DIMENSIONS: [&str; 3] = ["source", "device", "country"];
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bucket_of_the_range_is_there_empty_ones_as_zeros() {
+        let hours = bucket_starts(7_200 + 59, 4 * 3_600, "hour", "UTC");
+        assert_eq!(hours, [7_200, 10_800]);
+        let seen = Bucket {
+            start: 10_800,
+            events: 5,
+            pageviews: 2,
+        };
+        let filled = fill(vec![seen.clone()], &hours);
+        assert_eq!(filled[0].events, 0);
+        assert_eq!(filled[1], seen);
+        // Istanbul is UTC+3: its days start at 21:00 UTC. 2026-01-01T12:00Z .. 2026-01-03T12:00Z.
+        let days = bucket_starts(1_767_268_800, 1_767_441_600, "day", "Europe/Istanbul");
+        assert_eq!(days, [1_767_214_800, 1_767_301_200, 1_767_387_600]);
+    }
 
     #[test]
     fn hourly_up_to_two_days_then_daily() {

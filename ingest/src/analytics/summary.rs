@@ -44,7 +44,7 @@ pub struct Summary {
     pub time_zone: String,
     /// `hour` (ranges up to two days) or `day`.
     pub bucket: String,
-    /// Events and page views per bucket, oldest first; buckets without events are left out.
+    /// Events and page views per bucket, oldest first, every bucket of the range (empty ones as zeros).
     pub series: Vec<Bucket>,
     /// Top sessions' sources (UTM source, else referrer host, else `direct`), devices and countries.
     pub sources: Vec<Count>,
@@ -142,12 +142,15 @@ async fn series(
     if width == "day" {
         q = q.bind(time_zone);
     }
-    q.bind(site)
+    let found = q
+        .bind(site)
         .bind(from)
         .bind(to)
         .fetch_all()
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    let starts = breakdown::bucket_starts(from, to, width, time_zone);
+    Ok(breakdown::fill(found, &starts))
 }
 
 /// The top values of each of [`breakdown::DIMENSIONS`].

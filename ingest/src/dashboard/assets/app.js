@@ -95,7 +95,11 @@ async function render() {
   if (!ctx.me) return signInScreen(main);
   header.append(el('a', { class: 'brand', href: '#/overview' }, 'OpsMantik'), nav());
   let name = location.hash.slice(2) || 'overview';
-  if (!ctx.site && name !== 'sites') name = 'sites';
+  if (!ctx.site && name !== 'sites') {
+    // Nothing to show without a site: the sites screen, where one is created.
+    history.replaceState(null, '', '#/sites');
+    name = 'sites';
+  }
   const screen = SCREENS[name] || overviewScreen;
   try {
     await screen(main, ctx);

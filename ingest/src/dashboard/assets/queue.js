@@ -24,7 +24,7 @@ function sessionFacts(call, tz) {
   const facts = [['Entry page', s.entry_url], ['Source', source], ['GCLID', s.gclid || call.gclid || '—'],
     ['Device', [s.device, s.browser, s.os].filter(Boolean).join(' · ')], ['Country', s.geo_country || '—'],
     ['Session', `${when(s.started_at, tz)}, ${s.pageviews} pages, ${s.active_sec} s active`]];
-  return el('dl', { class: 'facts' }, facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  return el('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 
 function explain(e) {
@@ -65,10 +65,17 @@ function callCard(call, site, canAct, reload) {
     canAct ? actions(call, site, reload) : null);
 }
 
-async function exportCard(site) {
-  const pending = await api('GET', `/api/oci/export-batch?${query({ siteId: site.public_id })}`);
-  const rows = Array.isArray(pending) ? pending : pending.rows || pending.conversions || [];
+// What awaits upload (refreshed with the queue) and the export download.
+function exportCard(site) {
+  const heading = el('h2', {}, t('pending_upload'));
+  const pending = el('div');
   const result = el('p', { 'aria-live': 'polite' });
+  const refresh = async () => {
+    const rows = await api('GET', `/api/oci/export-batch?${query({ siteId: site.public_id })}`);
+    heading.textContent = `${t('pending_upload')} (${rows.length})`;
+    pending.replaceChildren(table('Conversions awaiting upload', [['GCLID', (r) => r.gclid || r.gbraid || r.wbraid],
+      ['Time', (r) => r.conversion_time], ['Value', (r) => `${r.value} ${r.currency}`]], rows));
+  };
   const save = async () => {
     try {
       const file = await download(`/api/oci/export?${query({ siteId: site.public_id })}`);
@@ -78,12 +85,12 @@ async function exportCard(site) {
       link.remove();
       const lines = file.text.trim().split(/\r?\n/).length - 1;
       result.textContent = `Exported ${lines} conversion(s), batch ${file.headers.get('x-opsmantik-batch-id') || '—'}; skipped without click id: ${file.headers.get('x-opsmantik-skipped-no-click-id') || 0}`;
+      await refresh();
     } catch (e) { notice(e.message, 'error'); }
   };
-  return el('section', { class: 'card', id: 'export' }, el('h2', {}, `${t('pending_upload')} (${rows.length})`),
-    table('Conversions awaiting upload', [['GCLID', (r) => r.gclid || r.gbraid || r.wbraid], ['Time', (r) => r.conversion_time],
-      ['Value', (r) => `${r.value} ${r.currency}`]], rows),
+  const card = el('section', { class: 'card', id: 'export' }, heading, pending,
     el('button', { type: 'button', onclick: save }, t('export_csv')), result);
+  return { card, refresh };
 }
 
 export async function queueScreen(main, ctx) {
@@ -92,15 +99,17 @@ export async function queueScreen(main, ctx) {
   const [label, filter] = field(t('status'), { tag: 'select', name: 'status' });
   filter.append(el('option', { value: '' }, t('all')), ...STATUSES.map((s) => el('option', { value: s }, s)));
   const list = el('div', { id: 'calls', 'aria-live': 'polite' });
+  const exports = canAct ? exportCard(site) : null;
   const reload = async () => {
     const answer = await api('GET', `/api/calls?${query({ siteId: site.public_id, status: filter.value, limit: 50 })}`);
     list.replaceChildren(...(answer.calls.length ? answer.calls.map((c) => callCard(c, site, canAct, reload))
       : [el('p', { class: 'muted' }, 'No calls yet.')]));
+    if (exports) await exports.refresh();
   };
   filter.addEventListener('change', () => reload().catch((e) => notice(e.message, 'error')));
-  main.append(el('h1', {}, `${t('calls')} — ${site.name}`), el('div', { class: 'row toolbar' }, label, filter), list);
+  main.append(el('h1', {}, `${t('calls')} — ${site.name}`), el('div', { class: 'row toolbar' }, label, filter), list,
+    exports ? exports.card : null);
   await reload();
-  if (canAct) main.append(await exportCard(site));
   // New calls appear without reload, unless someone is typing in a seal form.
   ctx.every(10000, () => { if (!list.contains(document.activeElement)) reload().catch(() => {}); });
 }
