@@ -17,6 +17,10 @@ const report = { errors: [], shots: [] };
 const LONG = { timeout: 90000 };
 
 async function shot(page, name) {
+  // A value rendered without being there shows as text like these: a rendering bug.
+  const text = await page.evaluate(() => document.body.innerText);
+  const leaked = /\bnull\b|\bundefined\b|\[object |NaN/.exec(text);
+  if (leaked) report.errors.push(`${name}: the page shows "${leaked[0]}"`);
   const path = `${shots}/${name}.png`;
   await page.screenshot({ path, fullPage: true });
   report.shots.push(path);

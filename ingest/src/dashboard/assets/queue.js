@@ -107,8 +107,8 @@ export async function queueScreen(main, ctx) {
     if (exports) await exports.refresh();
   };
   filter.addEventListener('change', () => reload().catch((e) => notice(e.message, 'error')));
-  main.append(el('h1', {}, `${t('calls')} — ${site.name}`), el('div', { class: 'row toolbar' }, label, filter), list,
-    exports ? exports.card : null);
+  main.append(el('h1', {}, `${t('calls')} — ${site.name}`), el('div', { class: 'row toolbar' }, label, filter), list);
+  if (exports) main.append(exports.card);
   await reload();
   // New calls appear without reload, unless someone is typing in a seal form.
   ctx.every(10000, () => { if (!list.contains(document.activeElement)) reload().catch(() => {}); });
