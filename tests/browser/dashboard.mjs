@@ -32,9 +32,9 @@ function watch(page) {
   current = page;
   page.on('pageerror', (e) => report.errors.push(String(e)));
   page.on('console', (m) => {
-    // Refusals the browser logs as failed resources are expected here: `me` before signing in (401) and the
-    // viewer's direct seal (403). What the page does with them is checked on screen.
-    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) report.errors.push(m.text());
+    // Refusals the browser logs as failed resources are expected here: `me` before signing in (401), the
+    // viewer's direct seal (403) and the stale seal (409). What the page does with them is checked on screen.
+    if (m.type() === 'error' && !/status of 40[139]/.test(m.text())) report.errors.push(m.text());
   });
 }
 
@@ -118,6 +118,14 @@ async function queue(page) {
   report.callId = await call.getAttribute('data-call');
   report.scoreReasons = await call.locator('.score li').count();
   await shot(page, '04-call-queue');
+  // Another operator changes the call after this page read it: the seal (with the version seen) is refused
+  // and the page says so plainly, then shows the call as it is now.
+  report.otherChange = await page.evaluate(async (id) => (await fetch(`/api/intents/${id}/status`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'intent' }) })).status, report.callId);
+  await call.getByLabel('Amount').fill('1500');
+  await call.getByRole('button', { name: 'Seal' }).click();
+  await page.locator('#notice.error', { hasText: 'Someone changed this call meanwhile' }).waitFor();
+  report.conflictNotice = await page.locator('#notice').innerText();
   await call.getByLabel('Amount').fill('1500');
   await call.getByRole('button', { name: 'Seal' }).click();
   await page.locator('article.call .badge.confirmed').first().waitFor(LONG);
