@@ -101,12 +101,20 @@ async function productEvents() {
 
 async function overview(page) {
   await page.goto(`${edge}/app/#/overview`);
+  // Layout shifts from here on (the page loading, then refreshing itself every 10 s until the visit shows).
+  await page.evaluate(() => {
+    window.layoutShift = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.layoutShift += e.value;
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
   await page.locator('[data-metric=pageviews] dd').filter({ hasNotText: /^0$/ }).waitFor(LONG);
   await page.locator('[data-metric=calls_n] dd').filter({ hasNotText: /^0$/ }).waitFor(LONG);
   report.overview = {
     pageviews: await page.locator('[data-metric=pageviews] dd').innerText(),
     calls: await page.locator('[data-metric=calls_n] dd').innerText(),
     sources: await page.locator('table', { hasText: 'Top sources' }).innerText(),
+    layoutShift: await page.evaluate(() => window.layoutShift),
   };
   await shot(page, '03-overview');
 }
