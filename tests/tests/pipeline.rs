@@ -163,6 +163,19 @@ async fn two_visitors_become_sessions_events_and_a_summary() -> anyhow::Result<(
     assert_eq!(summary["pageviews"], 5);
     assert_eq!(summary["sessions"], 3);
     assert_eq!(summary["visitors"], 2);
+    // The overview's parts: every hour of the last day, the events spread over them; where sessions came from.
+    let series = summary["series"].as_array().unwrap();
+    assert_eq!(
+        (summary["bucket"].as_str(), series.len()),
+        (Some("hour"), 25)
+    );
+    let in_series: u64 = series.iter().map(|b| b["events"].as_u64().unwrap()).sum();
+    assert_eq!(in_series, 5, "{summary}");
+    // Where sessions came from: the UTM source, else the referrer's host (most sessions first).
+    assert_eq!(
+        summary["sources"],
+        serde_json::json!([{ "value": "www.google.com", "sessions": 2 }, { "value": "google", "sessions": 1 }])
+    );
     let (status, other) = p
         .get_as("/api/v1/sites/another_site/summary", Some(&key))
         .await?;

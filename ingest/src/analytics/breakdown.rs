@@ -11,7 +11,7 @@ pub const TOP: usize = 10;
 
 /// One bucket of the series: its start (Unix seconds), events and page views in it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, clickhouse::Row, utoipa::ToSchema)]
-pub struct Bucket {
+pub struct SeriesBucket {
     pub start: u32,
     pub events: u64,
     pub pageviews: u64,
@@ -19,7 +19,7 @@ pub struct Bucket {
 
 /// A value and how many sessions had it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, clickhouse::Row, utoipa::ToSchema)]
-pub struct Count {
+pub struct TopValue {
     pub value: String,
     pub sessions: u64,
 }
@@ -70,13 +70,13 @@ pub fn bucket_starts(from: u32, to: u32, width: &str, time_zone: &str) -> Vec<u3
 }
 
 /// `series` over every bucket of `starts`, the ones without events as zeros (a chart without gaps).
-pub fn fill(series: Vec<Bucket>, starts: &[u32]) -> Vec<Bucket> {
-    let mut found: std::collections::HashMap<u32, Bucket> =
+pub fn fill(series: Vec<SeriesBucket>, starts: &[u32]) -> Vec<SeriesBucket> {
+    let mut found: std::collections::HashMap<u32, SeriesBucket> =
         series.into_iter().map(|b| (b.start, b)).collect();
     starts
         .iter()
         .map(|&start| {
-            found.remove(&start).unwrap_or(Bucket {
+            found.remove(&start).unwrap_or(SeriesBucket {
                 start,
                 events: 0,
                 pageviews: 0,
@@ -139,7 +139,7 @@ mod tests {
     fn every_bucket_of_the_range_is_there_empty_ones_as_zeros() {
         let hours = bucket_starts(7_200 + 59, 4 * 3_600, "hour", "UTC");
         assert_eq!(hours, [7_200, 10_800]);
-        let seen = Bucket {
+        let seen = SeriesBucket {
             start: 10_800,
             events: 5,
             pageviews: 2,

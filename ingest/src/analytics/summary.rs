@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::breakdown::{self, Bucket, CallCounts, Count};
+use super::breakdown::{self, CallCounts, SeriesBucket, TopValue};
 use crate::app::state::AppState;
 use crate::auth::{self, Need};
 use crate::http::error::{ApiError, Shape};
@@ -45,11 +45,11 @@ pub struct Summary {
     /// `hour` (ranges up to two days) or `day`.
     pub bucket: String,
     /// Events and page views per bucket, oldest first, every bucket of the range (empty ones as zeros).
-    pub series: Vec<Bucket>,
+    pub series: Vec<SeriesBucket>,
     /// Top sessions' sources (UTM source, else referrer host, else `direct`), devices and countries.
-    pub sources: Vec<Count>,
-    pub devices: Vec<Count>,
-    pub countries: Vec<Count>,
+    pub sources: Vec<TopValue>,
+    pub devices: Vec<TopValue>,
+    pub countries: Vec<TopValue>,
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -135,7 +135,7 @@ async fn series(
     site: &str,
     time_zone: &str,
     (from, to): (u32, u32),
-) -> Result<Vec<Bucket>, ApiError> {
+) -> Result<Vec<SeriesBucket>, ApiError> {
     let width = breakdown::bucket_width(from, to);
     let sql = breakdown::series_sql(width);
     let mut q = state.clickhouse.query(&sql);
@@ -158,7 +158,7 @@ async fn tops(
     state: &AppState,
     site: &str,
     (f, t): (u32, u32),
-) -> Result<[Vec<Count>; 3], ApiError> {
+) -> Result<[Vec<TopValue>; 3], ApiError> {
     let [a, b, c] = breakdown::DIMENSIONS.map(breakdown::top_sql);
     let read = |sql: String| async move { site_range(state, &sql, site, f, t).fetch_all().await };
     let (a, b, c) = tokio::try_join!(read(a), read(b), read(c)).map_err(unavailable)?;

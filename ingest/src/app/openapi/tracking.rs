@@ -241,12 +241,16 @@ fn docs() {}
 
 #[utoipa::path(get, path = "/", tag = "dashboard",
     description = "To the dashboard (`/app/`).",
-    responses((status = 303, description = "To `/app/`")), security(()))]
+    responses((status = 200, description = "The dashboard's page, for a client that follows the redirect", content_type = "text/html", body = String),
+              (status = 303, description = "To `/app/`")),
+    security(()))]
 fn root() {}
 
 #[utoipa::path(get, path = "/app", tag = "dashboard",
     description = "To the dashboard (`/app/`).",
-    responses((status = 303, description = "To `/app/`")), security(()))]
+    responses((status = 200, description = "The dashboard's page, for a client that follows the redirect", content_type = "text/html", body = String),
+              (status = 303, description = "To `/app/`")),
+    security(()))]
 fn app() {}
 
 #[utoipa::path(get, path = "/app/", tag = "dashboard",
