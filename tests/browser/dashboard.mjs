@@ -155,6 +155,9 @@ async function owned(context) {
   await visit(context);
   await productEvents();
   await overview(page);
+  await page.goto(`${edge}/app/#/sites`);
+  await page.locator('.status.ok', { hasText: 'Receiving events' }).waitFor(LONG);
+  report.statusAfter = await page.locator('.status').innerText();
   await queue(page);
   await page.goto(`${edge}/app/#/events`);
   await page.locator('[data-metric=total-events] dd', { hasText: '3' }).waitFor(LONG);

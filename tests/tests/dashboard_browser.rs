@@ -108,6 +108,13 @@ async fn an_owner_works_a_matched_call_from_sign_in_to_export_and_a_viewer_canno
     );
     assert_eq!(report["secretShown"], true);
     assert_eq!(report["statusBefore"], "No traffic yet");
+    assert!(
+        report["statusAfter"]
+            .as_str()
+            .unwrap()
+            .starts_with("Receiving events"),
+        "{report}"
+    );
     assert_eq!(
         report["unlabelled"],
         serde_json::json!([]),
