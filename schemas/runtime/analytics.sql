@@ -58,8 +58,11 @@ SELECT event_name, uniqExact(event_id) AS events FROM product_events WHERE site 
 -- raw top users, 1h, user filter
 SELECT user_id, uniqExact(event_id) AS events, max(timestamp_ms) AS last_ms, groupUniqArray(event_name) AS types FROM product_events WHERE site = 'site-1' AND event_time >= toDateTime(1796601400) AND event_time <= toDateTime(1796605000) AND position(user_id, 'u-') > 0 AND user_id != '' GROUP BY user_id ORDER BY events DESC, user_id LIMIT 10;
 
--- summary conversions
-SELECT uniqExactIf(event_id, category = 'conversion') FROM events WHERE site = 'site-1' AND event_time >= toDateTime(1796001300) AND event_time < toDateTime(1796605000);
+-- summary counts
+SELECT uniqExact(event_id) AS events, uniqExactIf(event_id, action = 'view') AS pageviews, uniqExact(visitor) AS visitors, uniqExactIf(event_id, category = 'conversion') AS conversions FROM events WHERE site = 'site-1' AND event_time >= toDateTime(1796001300) AND event_time < toDateTime(1796605000);
+
+-- summary sessions
+SELECT count() FROM sessions FINAL WHERE site = 'site-1' AND started_at >= toDateTime(1796001300) AND started_at < toDateTime(1796605000);
 
 -- summary calls
 SELECT count() AS calls, countIf(session_id != '') AS matched_calls, countIf(status IN ('confirmed', 'qualified', 'real')) AS confirmed_calls, sumIf(sale_amount, status IN ('confirmed', 'qualified', 'real') AND has_sale = 1) AS confirmed_value FROM calls FINAL WHERE site = 'site-1' AND created_at_ms >= 1796001300000 AND created_at_ms < 1796605000000;

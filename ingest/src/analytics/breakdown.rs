@@ -1,4 +1,4 @@
-//! What the summary adds for the dashboard's overview: conversions, calls and their confirmed value, events
+//! What the summary adds for the dashboard's overview: calls and their confirmed value, events
 //! over time (hourly up to two days, else daily in the site's time zone) and the top sources, devices and
 //! countries of the range's sessions. Every read is deduplicated (`uniqExact(id)`, `FINAL`), like the counts.
 //! The SQL is written out to `schemas/runtime/analytics.sql` by the runtime SQL test, so CI runs it on current
@@ -84,11 +84,6 @@ pub fn fill(series: Vec<SeriesBucket>, starts: &[u32]) -> Vec<SeriesBucket> {
         })
         .collect()
 }
-
-/// Conversion hits (the tracker's category `conversion`); binds (site, from, to).
-pub const CONVERSIONS_SQL: &str =
-    "SELECT uniqExactIf(event_id, category = 'conversion') FROM events \
-     WHERE site = ? AND event_time >= toDateTime(?) AND event_time < toDateTime(?)";
 
 /// The calls created in the range; binds (site, from ms, to ms).
 pub const CALLS_SQL: &str = "SELECT count() AS calls, countIf(session_id != '') AS matched_calls, \

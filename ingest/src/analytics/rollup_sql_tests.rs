@@ -1,4 +1,4 @@
-//! The analytics runtime SQL (the rollups' seal and reads, and the raw-row reads), written out to
+//! The analytics runtime SQL (the rollups' seal and reads, the raw-row reads, the summary's reads), written out to
 //! `schemas/runtime/analytics.sql` so CI's `ch-compat` runs it on current ClickHouse too (18.16 runs it in the
 //! e2e tests). The file must equal what the code builds:
 //! regenerate it with `UPDATE_RUNTIME_SQL=1 cargo test -p opsmantik-ingest --lib rollup_sql`.
@@ -6,9 +6,9 @@
 use std::collections::HashSet;
 
 use super::*;
-use crate::analytics::breakdown;
 use crate::analytics::buckets::Period;
 use crate::analytics::queries::Filter;
+use crate::analytics::{breakdown, summary};
 
 const FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -118,9 +118,10 @@ fn summary_statements() -> Vec<(String, String)> {
         render((sql.to_string(), args.to_vec()))
     };
     let mut out = vec![
+        ("summary counts".to_string(), bound(summary::EVENT_COUNTS)),
         (
-            "summary conversions".to_string(),
-            bound(breakdown::CONVERSIONS_SQL),
+            "summary sessions".to_string(),
+            bound(summary::SESSION_COUNT),
         ),
         (
             "summary calls".to_string(),

@@ -57,6 +57,7 @@ struct EventCounts {
     events: u64,
     pageviews: u64,
     visitors: u64,
+    conversions: u64,
 }
 
 fn parse_time(field: &'static str, value: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -107,11 +108,14 @@ pub fn range(
     Ok((from, to))
 }
 
-const EVENT_COUNTS: &str = "SELECT uniqExact(event_id) AS events, \
-     uniqExactIf(event_id, action = 'view') AS pageviews, uniqExact(visitor) AS visitors FROM events \
+/// Events, page views, visitors and conversion hits (the tracker's category `conversion`) by event time.
+pub(super) const EVENT_COUNTS: &str = "SELECT uniqExact(event_id) AS events, \
+     uniqExactIf(event_id, action = 'view') AS pageviews, uniqExact(visitor) AS visitors, \
+     uniqExactIf(event_id, category = 'conversion') AS conversions FROM events \
      WHERE site = ? AND event_time >= toDateTime(?) AND event_time < toDateTime(?)";
 
-const SESSION_COUNT: &str = "SELECT count() FROM sessions FINAL \
+/// Sessions by start time.
+pub(super) const SESSION_COUNT: &str = "SELECT count() FROM sessions FINAL \
      WHERE site = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?)";
 
 fn unavailable(e: clickhouse::error::Error) -> ApiError {
@@ -165,6 +169,24 @@ async fn tops(
     Ok([a, b, c])
 }
 
+/// The range's counts: events (with page views, visitors, conversions), sessions and calls.
+async fn counts(
+    state: &AppState,
+    site: &str,
+    (f, t): (u32, u32),
+) -> Result<(EventCounts, u64, CallCounts), ApiError> {
+    let events = site_range(state, EVENT_COUNTS, site, f, t).fetch_one::<EventCounts>();
+    let sessions = site_range(state, SESSION_COUNT, site, f, t).fetch_one::<u64>();
+    let calls = state
+        .clickhouse
+        .query(breakdown::CALLS_SQL)
+        .bind(site)
+        .bind(i64::from(f) * 1000)
+        .bind(i64::from(t) * 1000)
+        .fetch_one::<CallCounts>();
+    tokio::try_join!(events, sessions, calls).map_err(unavailable)
+}
+
 /// The summary, for a `read` key of the site or a member's session.
 pub async fn get(
     State(state): State<AppState>,
@@ -184,23 +206,11 @@ pub async fn get(
         tz => tz,
     };
     let (from, to) = range(&q, Utc::now())?;
-    let (f, t) = (from.timestamp() as u32, to.timestamp() as u32);
-    let (f_ms, t_ms) = (i64::from(f) * 1000, i64::from(t) * 1000);
-    let counts = site_range(&state, EVENT_COUNTS, site, f, t).fetch_one::<EventCounts>();
-    let sessions = site_range(&state, SESSION_COUNT, site, f, t).fetch_one::<u64>();
-    let conversions = site_range(&state, breakdown::CONVERSIONS_SQL, site, f, t).fetch_one::<u64>();
-    let calls = state
-        .clickhouse
-        .query(breakdown::CALLS_SQL)
-        .bind(site)
-        .bind(f_ms)
-        .bind(t_ms)
-        .fetch_one::<CallCounts>();
-    let (counts, sessions, conversions, calls) =
-        tokio::try_join!(counts, sessions, conversions, calls).map_err(unavailable)?;
-    let (series, [sources, devices, countries]) = tokio::try_join!(
-        series(&state, site, time_zone, (f, t)),
-        tops(&state, site, (f, t))
+    let window = (from.timestamp() as u32, to.timestamp() as u32);
+    let ((counts, sessions, calls), series, [sources, devices, countries]) = tokio::try_join!(
+        counts(&state, site, window),
+        series(&state, site, time_zone, window),
+        tops(&state, site, window)
     )?;
     Ok(Json(Summary {
         site: site.to_string(),
@@ -210,13 +220,13 @@ pub async fn get(
         pageviews: counts.pageviews,
         sessions,
         visitors: counts.visitors,
-        conversions,
+        conversions: counts.conversions,
         calls: calls.calls,
         matched_calls: calls.matched_calls,
         confirmed_calls: calls.confirmed_calls,
         confirmed_value: calls.confirmed_value,
         time_zone: time_zone.to_string(),
-        bucket: breakdown::bucket_width(f, t).to_string(),
+        bucket: breakdown::bucket_width(window.0, window.1).to_string(),
         series,
         sources,
         devices,
