@@ -51,6 +51,8 @@ function signInScreen(main) {
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    // Enter in the e-mail field asks for a code; once one was sent, it signs in.
+    if (codeRow.hidden) return requestCode();
     try {
       await api('POST', '/api/auth/verify', { email: email.value, code: code.value });
       notice('');
