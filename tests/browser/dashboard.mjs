@@ -132,10 +132,15 @@ async function queue(page) {
   // and the page says so plainly, then shows the call as it is now.
   report.otherChange = await page.evaluate(async (id) => (await fetch(`/api/intents/${id}/status`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'intent' }) })).status, report.callId);
+  // The page reloads the queue after the refusal: wait for that reload before sealing again (the card is
+  // replaced, and the new one carries the current version).
+  const reloaded = page.waitForResponse((r) => r.url().includes('/api/calls?'), LONG);
   await call.getByLabel('Amount').fill('1500');
   await call.getByRole('button', { name: 'Seal' }).click();
   await page.locator('#notice.error', { hasText: 'Someone changed this call meanwhile' }).waitFor();
   report.conflictNotice = await page.locator('#notice').innerText();
+  await reloaded;
+  await page.waitForTimeout(500);
   await call.getByLabel('Amount').fill('1500');
   await call.getByRole('button', { name: 'Seal' }).click();
   await page.locator('article.call .badge.confirmed').first().waitFor(LONG);
