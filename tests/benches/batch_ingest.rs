@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opsmantik_e2e::bench::{pid_named, product_event_records, scale, CpuSplit, Row};
+use opsmantik_e2e::bench::{product_event_records, scale, CpuSplit, Row};
 use opsmantik_e2e::broker::PrivateBroker;
 use opsmantik_e2e::Env;
 use opsmantik_ingest::app::state::AppState;
@@ -87,6 +87,20 @@ fn cpu_note(ours: &[f64], base: &[f64]) -> String {
     format!("CPU µs/event: {}", parts.join(", "))
 }
 
+/// The process id of the Redis server `store` talks to (its `INFO server`), for CPU read from outside: the
+/// server the benchmark uses, whatever other Redis servers run on the machine.
+pub async fn redis_pid(store: &opsmantik_runtime::redis::Store) -> anyhow::Result<u32> {
+    let mut conn = store.conn().await?;
+    let info: String = ::redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no process_id in INFO server"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let batches = env_or("BENCH_BATCHES", scale(200, 20));
@@ -112,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
     let key = keys::create(&state.redis, new).await?.0;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events/batch", listener.local_addr()?);
+    let state_redis = state.redis.clone();
     let app = opsmantik_ingest::router(state, 2 * 1024 * 1024);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
@@ -139,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?;
 
-    let redis = pid_named("redis-server").unwrap_or(0);
+    let redis = redis_pid(&state_redis).await?;
     let pids = [std::process::id(), broker.pid(), redis];
     let cpu = CpuSplit::start(&pids);
     let p = publisher.clone();

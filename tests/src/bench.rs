@@ -114,18 +114,6 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (tick(11) + tick(12)) / 100.0
 }
 
-/// The first process whose command name is `comm` (e.g. `redis-server`), if any: for CPU read from outside.
-pub fn pid_named(comm: &str) -> Option<u32> {
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-            (name.trim_end() == comm).then_some(pid)
-        })
-}
-
 /// CPU a set of processes spends from [`start`](Self::start) on: one figure per pid, in the given order.
 #[derive(Debug)]
 pub struct CpuSplit(Vec<(u32, f64)>);
